@@ -1,0 +1,47 @@
+// Pretrained (or random) conv weights for a layer table, read from or
+// written to HDF5 files in the Keras "notop" layout. Implemented in weights/.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nst/network.hpp"
+
+namespace nst {
+
+struct ConvWeights {
+  std::string name;          // e.g. "block1_conv1"
+  int cin = 0, cout = 0;     // kernel is 3x3
+  std::vector<float> kernel;  // (3,3,cin,cout) HWIO, cross-correlation
+  std::vector<float> bias;    // (cout)
+};
+
+struct NetworkWeights {
+  std::vector<ConvWeights> convs;  // in layer-table order, convs only
+  std::string description;         // e.g. the file path, or "random (seed 7)"
+
+  // Throws nst::InvalidArgument naming the layer if it is absent.
+  const ConvWeights& conv(const std::string& name) const;
+};
+
+// Reads every conv layer of `layers` from a Keras-layout HDF5 file and
+// validates presence, dtype (float32) and shape. Throws nst::FileError
+// naming the file and the exact layer/dataset/attribute that is wrong.
+NetworkWeights load_keras_weights(const std::string& path, const std::vector<LayerSpec>& layers);
+
+// Seeded He-normal weights (std = sqrt(2 / (9*cin))) and small random
+// biases for `layers`; deterministic for a given seed on every platform.
+NetworkWeights make_random_weights(const std::vector<LayerSpec>& layers, uint64_t seed);
+
+// How string attributes are written, to mimic old and new Keras files.
+enum class KerasFlavor {
+  Keras1,  // fixed-length strings, datasets "<layer>_W_1:0" / "<layer>_b_1:0"
+  Keras2   // variable-length strings, datasets "<layer>/kernel:0" / "<layer>/bias:0"
+};
+
+// Writes `w` in the Keras notop layout (pools included in layer_names with
+// empty weight_names). Written to a temp file and renamed: no partial file.
+void save_keras_weights(const std::string& path, const NetworkWeights& w,
+                        const std::vector<LayerSpec>& layers, KerasFlavor flavor = KerasFlavor::Keras1);
+
+}  // namespace nst

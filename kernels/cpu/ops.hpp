@@ -1,0 +1,103 @@
+// The CPU backend's ops: NHWC float32, outputs first, then inputs, then
+// sizes. Each fast op (OpenMP, OpenBLAS) has a naive float64 reference
+// beside it, named *_reference, that tests compare against. Nothing here
+// knows about VGG: these are plain tensor ops.
+//
+// Conventions
+//   x, y       activations (N,H,W,C)
+//   w          conv kernel (3,3,Cin,Cout) HWIO, cross-correlation
+//   "+="       ops documented as accumulating add into their gradient
+//              output, so that gradients from several taps can be summed
+//   loss       a single float written (not accumulated) by loss ops
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace nst::cpu {
+
+// Number of threads used by OpenMP and OpenBLAS; n <= 0 keeps the default.
+void set_num_threads(int n);
+int num_threads();
+
+// ---- conv2d 3x3, stride 1, zero padding 1 ---------------------------------
+// Scratch floats needed by conv2d_fprop / conv2d_dgrad for one call on this
+// shape (im2col tiles plus a rearranged kernel for dgrad).
+size_t conv2d_workspace_floats(int N, int H, int W, int Cin, int Cout);
+// y (N,H,W,Cout) = conv(x (N,H,W,Cin), w) + b, then ReLU if `relu`.
+void conv2d_fprop(float* y, const float* x, const float* w, const float* b, int N, int H, int W,
+                  int Cin, int Cout, bool relu, float* workspace);
+// dx (N,H,W,Cin) = dL/dx given dy (N,H,W,Cout) = dL/dy of the linear conv
+// output (apply the ReLU mask to dy before calling). Overwrites dx.
+void conv2d_dgrad(float* dx, const float* dy, const float* w, int N, int H, int W, int Cin,
+                  int Cout, float* workspace);
+void conv2d_fprop_reference(double* y, const double* x, const double* w, const double* b, int N,
+                            int H, int W, int Cin, int Cout, bool relu);
+void conv2d_dgrad_reference(double* dx, const double* dy, const double* w, int N, int H, int W,
+                            int Cin, int Cout);
+
+// ---- ReLU -----------------------------------------------------------------
+void relu_forward(float* y, const float* x, size_t n);
+// dx = dy * (y > 0); dx may alias dy.
+void relu_backward(float* dx, const float* dy, const float* y, size_t n);
+void relu_forward_reference(double* y, const double* x, size_t n);
+void relu_backward_reference(double* dx, const double* dy, const double* y, size_t n);
+
+// ---- 2x2 pooling, stride 2, no padding (output H/2 x W/2, floor) ----------
+void maxpool2x2_forward(float* y, const float* x, int N, int H, int W, int C);
+// dx (N,H,W,C) overwritten; each window's gradient goes to its first
+// maximum (row-major order); rows/cols outside any window get 0.
+void maxpool2x2_backward(float* dx, const float* dy, const float* x, int N, int H, int W, int C);
+void avgpool2x2_forward(float* y, const float* x, int N, int H, int W, int C);
+void avgpool2x2_backward(float* dx, const float* dy, int N, int H, int W, int C);
+void maxpool2x2_forward_reference(double* y, const double* x, int N, int H, int W, int C);
+void maxpool2x2_backward_reference(double* dx, const double* dy, const double* x, int N, int H,
+                                   int W, int C);
+void avgpool2x2_forward_reference(double* y, const double* x, int N, int H, int W, int C);
+void avgpool2x2_backward_reference(double* dx, const double* dy, int N, int H, int W, int C);
+
+// ---- Gram matrix ------------------------------------------------------------
+// For each image n: G[n] (C,C) = F[n]^T F[n] / (C*HW), F[n] viewed as (HW,C).
+void gram(float* G, const float* F, int N, int HW, int C);
+void gram_reference(double* G, const double* F, int N, int HW, int C);
+
+// ---- Losses (value and gradient) -------------------------------------------
+// loss = weight * mean((F - P)^2) over n elements; dF += dloss/dF.
+void content_loss(float* loss, float* dF, const float* F, const float* P, size_t n, float weight);
+void content_loss_reference(double* loss, double* dF, const double* F, const double* P, size_t n,
+                            double weight);
+
+// Scratch floats for style_loss on this shape.
+size_t style_loss_workspace_floats(int N, int HW, int C);
+// G (N,C,C) = gram(F) computed by the caller; A (C,C) is the target.
+// loss = weight * mean over N*C*C of (G - A)^2;
+// dF (N,HW,C) += 4*weight / (N*C^2 * C*HW) * F (G - A).
+void style_loss(float* loss, float* dF, const float* F, const float* G, const float* A, int N,
+                int HW, int C, float weight, float* workspace);
+void style_loss_reference(double* loss, double* dF, const double* F, const double* A, int N,
+                          int HW, int C, double weight);
+
+// Total variation over each image and channel of x (N,H,W,C):
+// loss = weight * sum((x[i+1,j]-x[i,j])^2 + (x[i,j+1]-x[i,j])^2); dx += grad.
+void tv_loss(float* loss, float* dx, const float* x, int N, int H, int W, int C, float weight);
+void tv_loss_reference(double* loss, double* dx, const double* x, int N, int H, int W, int C,
+                       double weight);
+
+// ---- Adam (PyTorch's form: eps added after the bias-corrected sqrt) ---------
+struct AdamHyper {
+  float lr = 10.f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
+  int t = 1;  // 1-based step number, for bias correction
+};
+// m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+// x -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
+void adam_step(float* x, float* m, float* v, const float* g, size_t n, const AdamHyper& h);
+void adam_step_reference(double* x, double* m, double* v, const double* g, size_t n,
+                         const AdamHyper& h);
+
+// ---- Caffe preprocessing for the Keras VGG weights --------------------------
+// x (pixels,3) BGR in 0..255 minus the mean (103.939, 116.779, 123.68) from
+// rgb (pixels,3) bytes; deprocess inverts it, rounds and clamps to 0..255.
+void preprocess(float* x, const uint8_t* rgb, size_t pixels);
+void deprocess(uint8_t* rgb, const float* x, size_t pixels);
+void preprocess_reference(double* x, const uint8_t* rgb, size_t pixels);
+
+}  // namespace nst::cpu
