@@ -1,0 +1,111 @@
+// Whole-iteration benchmark: one Adam iteration of style transfer (forward
+// to the deepest tap, losses, backward to the image, Adam step) on VGG16
+// with random weights (same shapes and cost as the real ones).
+//
+//   nst_bench_iteration --image-size 256,512 [--device cpu] [--threads N]
+//                       [--benchmark_format=json] [--benchmark_out=F]
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <string>
+
+#include "nst/nst.hpp"
+#include "nst/random.hpp"
+
+namespace {
+
+struct BenchConfig {
+  std::vector<int> sizes = {256};
+  nst::Device device = nst::Device::Cpu;
+  int threads = 0;
+};
+
+// Conv multiply-adds x2 of one iteration: fprop and dgrad of every conv up
+// to the deepest tap (pools, losses and Adam are a rounding error).
+double iteration_flops(const std::vector<nst::LayerSpec>& layers, int last, int h, int w) {
+  double flops = 0;
+  for (int i = 0; i <= last; ++i) {
+    if (layers[i].kind == nst::LayerKind::Pool2x2) {
+      h /= 2;
+      w /= 2;
+      continue;
+    }
+    flops += 2.0 * 2.0 * h * w * 9.0 * layers[i].cin * layers[i].cout;
+  }
+  return flops;
+}
+
+nst::Image noise(int w, int h, uint64_t seed) {
+  nst::Rng rng(seed);
+  nst::Image img;
+  img.width = w;
+  img.height = h;
+  img.rgb.resize(img.pixels() * 3);
+  for (auto& v : img.rgb) v = static_cast<uint8_t>(rng.uniform() * 256);
+  return img;
+}
+
+void BM_Iteration(benchmark::State& state, const BenchConfig& cfg, const nst::NetworkWeights* weights) {
+  const int size = static_cast<int>(state.range(0));
+  nst::Options opt;
+  opt.device = cfg.device;
+  opt.threads = cfg.threads;
+  nst::Session session(*weights, opt, size, size);
+  session.set_content(noise(size, size, 1));
+  session.set_styles({noise(size, size, 2)});
+  session.init_image(nst::Init::Random, 0);
+  session.step();  // warm-up: first touch of every buffer
+  for (auto _ : state) benchmark::DoNotOptimize(session.step());
+  const auto layers = nst::vgg16_layers();
+  const double flops = iteration_flops(layers, 13 /* block5_conv1 */, size, size);
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["px"] = size;
+  state.SetLabel(session.backend_name());
+}
+
+// Takes our flags out of argv before Google Benchmark sees them.
+BenchConfig parse_own_flags(int& argc, char** argv) {
+  BenchConfig cfg;
+  int out = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](const char* flag) -> const char* {
+      const size_t n = std::strlen(flag);
+      if (a.compare(0, n, flag) != 0) return nullptr;
+      if (a.size() > n && a[n] == '=') return argv[i] + n + 1;
+      if (a.size() == n && i + 1 < argc) return argv[++i];
+      return nullptr;
+    };
+    if (const char* v = value("--image-size")) {
+      cfg.sizes.clear();
+      std::stringstream ss(v);
+      for (std::string s; std::getline(ss, s, ',');) cfg.sizes.push_back(std::stoi(s));
+    } else if (const char* v = value("--device")) {
+      cfg.device = std::string(v) == "cuda" ? nst::Device::Cuda : std::string(v) == "auto" ? nst::Device::Auto
+                                                                                         : nst::Device::Cpu;
+    } else if (const char* v = value("--threads")) {
+      cfg.threads = std::atoi(v);
+    } else {
+      argv[out++] = argv[i];
+    }
+  }
+  argc = out;
+  return cfg;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  static const BenchConfig cfg = parse_own_flags(argc, argv);
+  static const nst::NetworkWeights weights = nst::make_random_weights(nst::vgg16_layers(), 0);
+  auto* b = benchmark::RegisterBenchmark("iteration", BM_Iteration, cfg, &weights);
+  for (int s : cfg.sizes) b->Arg(s);
+  b->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,80 @@
+// The op interface the engine computes with. A backend owns its memory
+// (one arena, allocated while planning, never inside the iteration loop)
+// and implements every op on pointers into that arena. `cpu` is the
+// reference backend; `cuda` implements the same interface on a device.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace nst {
+
+struct Shape {  // (N,H,W,C)
+  int n = 1, h = 0, w = 0, c = 0;
+  size_t size() const { return static_cast<size_t>(n) * h * w * c; }
+  size_t pixels() const { return static_cast<size_t>(n) * h * w; }
+};
+
+struct AdamSettings {
+  float lr = 10.f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+
+  // ---- memory (planning time only) ---------------------------------------
+  // Returns `floats` uninitialised floats that live as long as the backend.
+  virtual float* allocate(size_t floats) = 0;
+  // Stack discipline for set-up scratch (e.g. a style image's activations):
+  // release(mark()) frees everything allocated after the mark.
+  virtual size_t mark() const = 0;
+  virtual void release(size_t mark) = 0;
+  // Size scratch space for conv2d on `x` -> `cout` channels and for the
+  // style loss on `f`; ops afterwards use it without allocating.
+  virtual void reserve_conv2d(const Shape& x, int cout) = 0;
+  virtual void reserve_style_loss(const Shape& f) = 0;
+  virtual void upload(float* dst, const float* src, size_t n) = 0;
+  virtual void download(float* dst, const float* src, size_t n) = 0;
+  virtual void fill(float* dst, float value, size_t n) = 0;
+
+  // ---- network ops -----------------------------------------------------------
+  // y (N,H,W,cout) = [relu](conv3x3(x, w) + b); w (3,3,x.c,cout) HWIO.
+  virtual void conv2d_fprop(float* y, const float* x, const Shape& xs, const float* w, const float* b,
+                            int cout, bool relu) = 0;
+  // dx (N,H,W,x.c) = dL/dx from dy (N,H,W,cout). If relu_y is not null, dy
+  // is the gradient w.r.t. relu_y = relu(conv(x)) and the ReLU mask is
+  // applied on the way in (dy may be overwritten in doing so).
+  virtual void conv2d_dgrad(float* dx, float* dy, const float* relu_y, const Shape& xs, const float* w,
+                            int cout) = 0;
+  // y (N,H/2,W/2,C); backward overwrites dx (N,H,W,C).
+  virtual void pool2x2_forward(float* y, const float* x, const Shape& xs, bool max) = 0;
+  virtual void pool2x2_backward(float* dx, const float* dy, const float* x, const Shape& xs, bool max) = 0;
+
+  // ---- losses: write the loss to a device scalar, accumulate into grads ------
+  // G (N,C,C) = F^T F / (C*H*W) per image.
+  virtual void gram(float* G, const float* F, const Shape& fs) = 0;
+  virtual void content_loss(float* loss, float* dF, const float* F, const float* P, size_t n,
+                            float weight) = 0;
+  // Needs G = gram(F) already computed (the forward pass does it).
+  virtual void style_loss(float* loss, float* dF, const float* F, const float* G, const float* A,
+                          const Shape& fs, float weight) = 0;
+  virtual void tv_loss(float* loss, float* dx, const float* x, const Shape& xs, float weight) = 0;
+
+  // ---- optimiser and pixels --------------------------------------------------
+  // One Adam step on x (t is the 1-based step number).
+  virtual void adam_step(float* x, float* m, float* v, const float* g, size_t n, const AdamSettings& s,
+                         int t) = 0;
+  // x (N,H,W,3) preprocessed BGR from rgb bytes (host memory), and back.
+  virtual void preprocess(float* x, const uint8_t* rgb, size_t pixels) = 0;
+  virtual void deprocess(uint8_t* rgb, const float* x, size_t pixels) = 0;
+
+  // Waits for queued work (a no-op on the CPU).
+  virtual void synchronize() {}
+};
+
+std::unique_ptr<Backend> make_cpu_backend(int threads);
+
+}  // namespace nst

@@ -1,0 +1,15 @@
+// Picks the backend for Options::device.
+#pragma once
+#include <memory>
+
+#include "engine/backend.hpp"
+#include "nst/nst.hpp"
+
+namespace nst {
+
+// Auto: cuda when built with it and a device is present, else cpu, with one
+// log line saying which and why. Cuda: throws nst::DeviceError when this
+// build has no CUDA backend or no device is present.
+std::unique_ptr<Backend> make_backend(Device device, int threads, const LogFn& log);
+
+}  // namespace nst

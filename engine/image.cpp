@@ -1,0 +1,114 @@
+// Image I/O over stb_image / stb_image_resize / stb_image_write (Debian's
+// libstb ships the implementations, so no STB_*_IMPLEMENTATION here).
+#include "nst/image.hpp"
+
+#include <stb_image.h>
+#include <stb_image_resize.h>
+#include <stb_image_write.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "nst/error.hpp"
+
+namespace nst {
+namespace {
+
+std::string lower_extension(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  const auto dot = path.find_last_of('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
+  std::string ext = path.substr(dot + 1);
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext;
+}
+
+// stb_image_write reports failure only as a 0 return; errno tells why.
+void write_with_stb(const std::string& tmp, const std::string& ext, const Image& img) {
+  int ok = 0;
+  if (ext == "png") {
+    ok = stbi_write_png(tmp.c_str(), img.width, img.height, 3, img.rgb.data(), img.width * 3);
+  } else {
+    ok = stbi_write_jpg(tmp.c_str(), img.width, img.height, 3, img.rgb.data(), 95);
+  }
+  if (!ok) {
+    const int err = errno;
+    std::remove(tmp.c_str());
+    throw FileError("cannot write image '" + tmp + "': " + (err ? std::strerror(err) : "encoder failed"));
+  }
+}
+
+}  // namespace
+
+Image load_image(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw FileError("cannot open image '" + path + "': " + std::strerror(errno));
+  int w = 0, h = 0, channels = 0;
+  std::unique_ptr<stbi_uc, void (*)(void*)> data(stbi_load_from_file(f, &w, &h, &channels, 3),
+                                                   stbi_image_free);
+  std::fclose(f);
+  if (!data) {
+    throw FileError("cannot decode image '" + path + "': " + stbi_failure_reason() +
+                    " (supported: JPEG, PNG, BMP, TGA, GIF, PSD, HDR, PIC, PNM)");
+  }
+  if (w <= 0 || h <= 0) throw FileError("image '" + path + "' has no pixels");
+  Image img;
+  img.width = w;
+  img.height = h;
+  img.rgb.assign(data.get(), data.get() + static_cast<size_t>(w) * h * 3);
+  return img;
+}
+
+Image resize(const Image& img, int width, int height) {
+  if (width <= 0 || height <= 0) {
+    throw InvalidArgument("cannot resize image to " + std::to_string(width) + "x" + std::to_string(height));
+  }
+  if (width == img.width && height == img.height) return img;
+  Image out;
+  out.width = width;
+  out.height = height;
+  out.rgb.resize(static_cast<size_t>(width) * height * 3);
+  // sRGB-aware filtering, as photo tools do when scaling.
+  if (!stbir_resize_uint8_srgb(img.rgb.data(), img.width, img.height, 0, out.rgb.data(), width, height, 0,
+                               3, STBIR_ALPHA_CHANNEL_NONE, 0)) {
+    throw Error("image resize to " + std::to_string(width) + "x" + std::to_string(height) + " failed");
+  }
+  return out;
+}
+
+Image resize_longest_side(const Image& img, int longest) {
+  if (longest <= 0) throw InvalidArgument("image size must be positive, got " + std::to_string(longest));
+  const double scale = static_cast<double>(longest) / std::max(img.width, img.height);
+  const int w = std::max(1, static_cast<int>(std::lround(img.width * scale)));
+  const int h = std::max(1, static_cast<int>(std::lround(img.height * scale)));
+  return resize(img, w, h);
+}
+
+bool is_supported_output(const std::string& path) {
+  const std::string ext = lower_extension(path);
+  return ext == "png" || ext == "jpg" || ext == "jpeg";
+}
+
+void save_image(const std::string& path, const Image& img) {
+  if (!is_supported_output(path)) {
+    throw InvalidArgument("output '" + path + "': unsupported extension (use .png, .jpg or .jpeg)");
+  }
+  if (img.width <= 0 || img.height <= 0 || img.rgb.size() != img.pixels() * 3) {
+    throw InvalidArgument("cannot save '" + path + "': image buffer does not match its size");
+  }
+  // Same directory as the target so that rename() is atomic.
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  write_with_stb(tmp, lower_extension(path), img);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::remove(tmp.c_str());
+    throw FileError("cannot write image '" + path + "': " + std::strerror(err));
+  }
+}
+
+}  // namespace nst

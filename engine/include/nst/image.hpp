@@ -1,0 +1,34 @@
+// 8-bit RGB images: load (JPEG/PNG/BMP/TGA/... via stb_image), resize,
+// and atomic save (PNG or JPEG by extension).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nst {
+
+struct Image {
+  int width = 0, height = 0;
+  std::vector<uint8_t> rgb;  // (height, width, 3), row-major, interleaved
+
+  size_t pixels() const { return static_cast<size_t>(width) * height; }
+};
+
+// Throws nst::FileError naming the path and stb's reason.
+Image load_image(const std::string& path);
+
+// Scales so that the longer side is `longest` pixels, keeping the aspect
+// ratio (each side at least 1 pixel). Returns a copy when already that size.
+Image resize_longest_side(const Image& img, int longest);
+Image resize(const Image& img, int width, int height);
+
+// Writes PNG (.png) or JPEG (.jpg/.jpeg, quality 95) to a temporary file in
+// the same directory and renames it over `path`, so a crash or an error
+// never leaves a partial file. Throws nst::FileError; unknown extensions
+// are rejected before anything is written.
+void save_image(const std::string& path, const Image& img);
+
+// True when save_image accepts the extension of `path`.
+bool is_supported_output(const std::string& path);
+
+}  // namespace nst

@@ -1,0 +1,161 @@
+// The `nst` command end to end on small images with random weights: the
+// output, the JSON log, checkpoints, and every kind of bad input (non-zero
+// exit, a message naming the problem, no output file).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "nst/image.hpp"
+#include "nst/random.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code;
+  std::string output;  // stdout and stderr
+};
+
+Result run(const std::string& args, const std::string& env = "") {
+  const std::string cmd = env + " " + NST_CLI + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+nst::Image noise_image(int w, int h, uint64_t seed) {
+  nst::Rng rng(seed);
+  nst::Image img;
+  img.width = w;
+  img.height = h;
+  img.rgb.resize(img.pixels() * 3);
+  for (auto& v : img.rgb) v = static_cast<uint8_t>(rng.uniform() * 256);
+  return img;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("nst_cli_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    nst::save_image(p("content.png"), noise_image(64, 48, 1));
+    nst::save_image(p("style.png"), noise_image(40, 40, 2));
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string p(const std::string& name) const { return (dir_ / name).string(); }
+  std::string base_args() const {
+    return "--content " + p("content.png") + " --style " + p("style.png") + " --output " + p("out.png") +
+           " --image-size 40 --iterations 12 --print-every 4";
+  }
+  void expect_failure_naming(const Result& r, const std::string& what) const {
+    EXPECT_NE(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find(what), std::string::npos) << "message should name '" << what << "':\n" << r.output;
+    EXPECT_FALSE(fs::exists(p("out.png"))) << "no output may be written on failure";
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(CliTest, WritesTheOutputAtTheRequestedSizeAndTheLossFalls) {
+  const Result r = run(base_args() + " --weights random:3 --log-json " + p("log.jsonl"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("RANDOM"), std::string::npos) << "random weights must be announced";
+  const nst::Image out = nst::load_image(p("out.png"));
+  EXPECT_EQ(out.width, 40);
+  EXPECT_EQ(out.height, 30);
+
+  std::ifstream log(p("log.jsonl"));
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(log, line);) lines.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(lines.size(), 12u);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i]["iter"].get<int>(), static_cast<int>(i + 1));
+    for (const char* key : {"loss", "content", "style", "tv", "ms"}) EXPECT_TRUE(lines[i].contains(key)) << key;
+  }
+  EXPECT_LT(lines.back()["loss"].get<double>(), lines.front()["loss"].get<double>());
+  EXPECT_EQ(fs::directory_iterator(dir_) != fs::directory_iterator{}, true);
+}
+
+TEST_F(CliTest, ReadsAWeightsFileWrittenByNstWeights) {
+  const std::string make = std::string(NST_WEIGHTS_CLI) + " make-random --out " + p("w.h5") + " --seed 5 > /dev/null";
+  ASSERT_EQ(std::system(make.c_str()), 0);
+  const Result r = run(base_args() + " --iterations 2", "NST_WEIGHTS=" + p("w.h5"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find(p("w.h5")), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(p("out.png")));
+}
+
+TEST_F(CliTest, SaveEveryWritesCheckpoints) {
+  const Result r = run(base_args() + " --weights random --save-every 5 --output " + p("out.jpg"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(p("out_00005.jpg")));
+  EXPECT_TRUE(fs::exists(p("out_00010.jpg")));
+  EXPECT_TRUE(fs::exists(p("out.jpg")));
+}
+
+TEST_F(CliTest, MissingContentImageIsNamed) {
+  expect_failure_naming(run(base_args() + " --weights random --content " + p("missing.png")), "missing.png");
+}
+
+TEST_F(CliTest, CorruptStyleImageIsNamed) {
+  std::ofstream(p("corrupt.jpg")) << "not a jpeg at all";
+  expect_failure_naming(run(base_args() + " --weights random --style " + p("corrupt.jpg")), "corrupt.jpg");
+}
+
+TEST_F(CliTest, BadWeightsFileIsNamed) {
+  std::ofstream(p("bad.h5")) << "this is not HDF5";
+  expect_failure_naming(run(base_args() + " --weights " + p("bad.h5")), "bad.h5");
+}
+
+TEST_F(CliTest, MissingWeightsExplainHowToFetchThem) {
+  expect_failure_naming(run(base_args(), "env -u NST_WEIGHTS HOME=" + p("home") + " XDG_CACHE_HOME="),
+                        "fetch_vgg16.sh");
+}
+
+TEST_F(CliTest, UnknownFlagIsNamed) {
+  expect_failure_naming(run(base_args() + " --weights random --frobnicate 3"), "--frobnicate");
+}
+
+TEST_F(CliTest, NegativeSizeIsNamed) {
+  expect_failure_naming(run(base_args() + " --weights random --image-size -5"), "--image-size");
+}
+
+TEST_F(CliTest, UnsupportedOutputExtensionIsNamed) {
+  const Result r = run(base_args() + " --weights random --output " + p("out.gif"));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("out.gif"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(p("out.gif")));
+}
+
+TEST_F(CliTest, BlendWeightCountMustMatchStyles) {
+  expect_failure_naming(run(base_args() + " --weights random --style-blend-weights 1,2"), "--style-blend-weights");
+}
+
+TEST_F(CliTest, HelpListsTheFlags) {
+  const Result r = run("--help");
+  EXPECT_EQ(r.code, 0);
+  for (const char* flag : {"--content", "--style", "--output", "--weights", "--image-size", "--iterations",
+                           "--content-weight", "--style-weight", "--tv-weight", "--learning-rate", "--init",
+                           "--seed", "--print-every", "--save-every", "--device", "--log-json", "--threads"}) {
+    EXPECT_NE(r.output.find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST_F(CliTest, VersionIsPrinted) {
+  const Result r = run("--version");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.output.find("nst "), std::string::npos);
+}
+
+}  // namespace

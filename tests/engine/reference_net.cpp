@@ -1,0 +1,115 @@
+#include "tests/engine/reference_net.hpp"
+
+#include <algorithm>
+
+#include "kernels/cpu/ops.hpp"
+
+namespace nst::testing {
+
+std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+
+ReferenceNet::ReferenceNet(const NetworkWeights& w, std::vector<LayerSpec> layers, const Options& opt)
+    : layers_(std::move(layers)), kernels_(layers_.size()), biases_(layers_.size()), opt_(opt) {
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    if (layers_[i].kind != LayerKind::Conv3x3) continue;
+    kernels_[i] = to_double(w.conv(layers_[i].name).kernel);
+    biases_[i] = to_double(w.conv(layers_[i].name).bias);
+  }
+  for (const auto& n : opt.content_layers) last_ = std::max(last_, index_of(n));
+  for (const auto& n : opt.style_layers) last_ = std::max(last_, index_of(n));
+}
+
+int ReferenceNet::index_of(const std::string& name) const {
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    if (layers_[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+int ReferenceNet::channels(int layer) const {
+  for (int i = layer; i >= 0; --i) {
+    if (layers_[i].kind == LayerKind::Conv3x3) return layers_[i].cout;
+  }
+  return 3;
+}
+
+std::vector<std::vector<double>> ReferenceNet::forward(const std::vector<double>& x, int h, int w,
+                                                       int last) const {
+  std::vector<std::vector<double>> outs;
+  const std::vector<double>* in = &x;
+  int c = 3;
+  for (int i = 0; i <= last; ++i) {
+    const LayerSpec& l = layers_[i];
+    std::vector<double> y;
+    if (l.kind == LayerKind::Conv3x3) {
+      y.resize(static_cast<size_t>(h) * w * l.cout);
+      cpu::conv2d_fprop_reference(y.data(), in->data(), kernels_[i].data(), biases_[i].data(), 1, h, w, c,
+                                  l.cout, /*relu=*/true);
+      c = l.cout;
+    } else {
+      y.resize(static_cast<size_t>(h / 2) * (w / 2) * c);
+      if (opt_.pooling == Pooling::Max) {
+        cpu::maxpool2x2_forward_reference(y.data(), in->data(), 1, h, w, c);
+      } else {
+        cpu::avgpool2x2_forward_reference(y.data(), in->data(), 1, h, w, c);
+      }
+      h /= 2;
+      w /= 2;
+    }
+    outs.push_back(std::move(y));
+    in = &outs.back();
+  }
+  return outs;
+}
+
+void ReferenceNet::set_content(const std::vector<double>& x, int h, int w) {
+  const auto outs = forward(x, h, w, last_);
+  content_targets_.clear();
+  for (const auto& n : opt_.content_layers) content_targets_.push_back(outs[index_of(n)]);
+}
+
+void ReferenceNet::set_styles(const std::vector<std::vector<double>>& xs, const std::vector<int>& hs,
+                              const std::vector<int>& ws, const std::vector<double>& blend) {
+  style_targets_.assign(opt_.style_layers.size(), {});
+  for (size_t k = 0; k < xs.size(); ++k) {
+    const auto outs = forward(xs[k], hs[k], ws[k], last_);
+    for (size_t i = 0; i < opt_.style_layers.size(); ++i) {
+      const int l = index_of(opt_.style_layers[i]);
+      const int c = channels(l);
+      const int hw = static_cast<int>(outs[l].size() / c);
+      std::vector<double> g(static_cast<size_t>(c) * c);
+      cpu::gram_reference(g.data(), outs[l].data(), 1, hw, c);
+      style_targets_[i].resize(g.size(), 0.0);
+      for (size_t j = 0; j < g.size(); ++j) style_targets_[i][j] += blend[k] * g[j];
+    }
+  }
+}
+
+Losses ReferenceNet::loss(const std::vector<double>& x, int h, int w) const {
+  const auto outs = forward(x, h, w, last_);
+  Losses l;
+  for (size_t i = 0; i < opt_.content_layers.size(); ++i) {
+    const auto& f = outs[index_of(opt_.content_layers[i])];
+    std::vector<double> grad(f.size(), 0.0);
+    double v = 0;
+    cpu::content_loss_reference(&v, grad.data(), f.data(), content_targets_[i].data(), f.size(),
+                                opt_.content_weight);
+    l.content += v;
+  }
+  for (size_t i = 0; i < opt_.style_layers.size(); ++i) {
+    const int layer = index_of(opt_.style_layers[i]);
+    const auto& f = outs[layer];
+    const int c = channels(layer);
+    std::vector<double> grad(f.size(), 0.0);
+    double v = 0;
+    cpu::style_loss_reference(&v, grad.data(), f.data(), style_targets_[i].data(), 1,
+                              static_cast<int>(f.size() / c), c, opt_.style_weight);
+    l.style += v;
+  }
+  std::vector<double> grad(x.size(), 0.0);
+  cpu::tv_loss_reference(&l.tv, grad.data(), x.data(), 1, h, w, 3, opt_.tv_weight);
+  l.total = l.content + l.style + l.tv;
+  return l;
+}
+
+}  // namespace nst::testing
