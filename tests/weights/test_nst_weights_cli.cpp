@@ -1,0 +1,163 @@
+// `nst-weights` (make-random, inspect) and weights/fetch_vgg16.sh end to end:
+// exit codes, what they print, and that a failed fetch installs nothing.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "weights/hdf5.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code;
+  std::string output;  // stdout and stderr
+};
+
+Result run(const std::string& cmd) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string tool(const std::string& args) { return std::string(NST_WEIGHTS_CLI) + " " + args; }
+
+std::string md5_of(const std::string& path) {
+  const Result r = run("md5sum '" + path + "'");
+  return r.output.substr(0, 32);
+}
+
+bool has_curl() { return run("command -v curl").code == 0; }
+
+class NstWeightsCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("nst_weights_cli_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string p(const std::string& name) const { return (dir_ / name).string(); }
+  void make(const std::string& name, const std::string& extra = "") const {
+    const Result r = run(tool("make-random --out " + p(name) + " --seed 5 --width-divisor 8 " + extra));
+    ASSERT_EQ(r.code, 0) << r.output;
+  }
+
+  fs::path dir_;
+};
+
+void expect_contains(const Result& r, const std::string& what) {
+  EXPECT_NE(r.output.find(what), std::string::npos) << "output should contain '" << what << "':\n" << r.output;
+}
+
+TEST_F(NstWeightsCliTest, InspectOfAMadeFileListsTheLayersAndSaysOk) {
+  make("w.h5");
+  const Result r = run(tool("inspect " + p("w.h5")));
+  EXPECT_EQ(r.code, 0) << r.output;
+  expect_contains(r, "width divisor 8 (inferred)");
+  expect_contains(r, "block5_conv3");
+  expect_contains(r, "3x3x64x64");
+  expect_contains(r, "block3_pool");
+  expect_contains(r, "230,568 parameters");
+  expect_contains(r, "\nOK\n");
+}
+
+TEST_F(NstWeightsCliTest, Keras2FlavorIsInspectedAsOk) {
+  make("w.h5", "--flavor keras2");
+  EXPECT_EQ(run(tool("inspect " + p("w.h5"))).code, 0);
+}
+
+TEST_F(NstWeightsCliTest, MakeRandomWithTheSameSeedWritesTheSameBytes) {
+  make("a.h5");
+  make("b.h5");
+  EXPECT_EQ(md5_of(p("a.h5")), md5_of(p("b.h5")));
+}
+
+TEST_F(NstWeightsCliTest, InspectOfABrokenLayerMarksItAndExitsOne) {
+  make("w.h5");
+  {
+    nst::h5::File f = nst::h5::File::open(p("w.h5"), nst::h5::File::Mode::ReadWrite);
+    nst::h5::Group g = f.root().open_group("block3_conv2");
+    g.remove("block3_conv2_W_1:0");
+    g.write_dataset("block3_conv2_W_1:0", {3, 3, 32, 16}, std::vector<float>(3 * 3 * 32 * 16));
+  }
+  const Result r = run(tool("inspect " + p("w.h5")));
+  EXPECT_EQ(r.code, 1);
+  expect_contains(r, "block3_conv2   INVALID");
+  expect_contains(r, "block3_conv1   3x3x16x32");
+  expect_contains(r, "INVALID: weights file '" + p("w.h5") + "': block3_conv2 kernel has shape 3x3x32x16");
+}
+
+TEST_F(NstWeightsCliTest, InspectOfATextFileSaysItIsNotHdf5) {
+  std::ofstream(p("t.h5")) << "hello\n";
+  const Result r = run(tool("inspect " + p("t.h5")));
+  EXPECT_EQ(r.code, 1);
+  expect_contains(r, "not an HDF5 file");
+}
+
+TEST_F(NstWeightsCliTest, InspectOfAMissingFileSaysNoSuchFile) {
+  const Result r = run(tool("inspect " + p("nope.h5")));
+  EXPECT_EQ(r.code, 1);
+  expect_contains(r, "cannot open weights file '" + p("nope.h5") + "': no such file");
+}
+
+TEST_F(NstWeightsCliTest, MakeRandomRejectsAWidthDivisorThatDoesNotDivideTheWidths) {
+  const Result r = run(tool("make-random --out " + p("w.h5") + " --seed 1 --width-divisor 3"));
+  EXPECT_EQ(r.code, 1);
+  expect_contains(r, "--width-divisor");
+  EXPECT_FALSE(fs::exists(p("w.h5")));
+}
+
+TEST_F(NstWeightsCliTest, MissingRequiredOptionExitsOneNamingIt) {
+  const Result r = run(tool("make-random --out " + p("w.h5")));
+  EXPECT_EQ(r.code, 1);
+  expect_contains(r, "--seed");
+}
+
+TEST_F(NstWeightsCliTest, HelpOfEachSubcommandExplainsItsOptions) {
+  const Result mk = run(tool("make-random --help"));
+  EXPECT_EQ(mk.code, 0);
+  expect_contains(mk, "--flavor");
+  expect_contains(mk, "--width-divisor");
+  const Result ins = run(tool("inspect --help"));
+  EXPECT_EQ(ins.code, 0);
+  expect_contains(ins, "OK");
+}
+
+// --- weights/fetch_vgg16.sh, offline through file:// URLs -------------------
+
+TEST_F(NstWeightsCliTest, FetchScriptRejectsAChecksumMismatchAndInstallsNothing) {
+  if (!has_curl()) GTEST_SKIP() << "curl is needed to fetch file:// URLs";
+  make("w.h5");
+  const Result r = run("NST_WEIGHTS_URL=file://" + p("w.h5") + " " + NST_FETCH_SCRIPT + " " + p("cache/v.h5"));
+  EXPECT_NE(r.code, 0);
+  expect_contains(r, "checksum mismatch");
+  expect_contains(r, "6d6bbae143d832006294945121d1f1fc");
+  EXPECT_TRUE(fs::is_empty(p("cache"))) << "neither the file nor a temp file may remain";
+}
+
+TEST_F(NstWeightsCliTest, FetchScriptInstallsAFileWhoseChecksumMatches) {
+  if (!has_curl()) GTEST_SKIP() << "curl is needed to fetch file:// URLs";
+  make("w.h5");
+  const Result r = run("NST_WEIGHTS_MD5=" + md5_of(p("w.h5")) + " NST_WEIGHTS_URL=file://" + p("w.h5") + " " +
+                       NST_FETCH_SCRIPT + " " + p("cache/v.h5"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(md5_of(p("cache/v.h5")), md5_of(p("w.h5")));
+}
+
+TEST_F(NstWeightsCliTest, FetchScriptDefaultsToTheCachePathNstReads) {
+  const Result r = run(std::string(NST_FETCH_SCRIPT) + " --help");
+  EXPECT_EQ(r.code, 0);
+  expect_contains(r, "${XDG_CACHE_HOME:-$HOME/.cache}/nst/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5");
+}
+
+}  // namespace

@@ -1,0 +1,188 @@
+// nst-weights: look inside VGG16 weights files and write random ones.
+//   nst-weights inspect FILE            layers, shapes, statistics; OK or what is wrong
+//   nst-weights make-random --out FILE --seed S [--width-divisor D] [--flavor keras1|keras2]
+// Uses only the public library API: the loader is the validator, so
+// `inspect` says OK exactly when `nst --weights FILE` would accept the file.
+#include <fmt/core.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <numeric>
+#include <string>
+
+#include "nst/error.hpp"
+#include "nst/network.hpp"
+#include "nst/weights.hpp"
+
+namespace {
+
+const int kDivisors[] = {1, 2, 4, 8, 16, 32, 64};  // those that keep VGG16's widths whole
+
+struct Args {
+  std::string file, out, flavor = "keras1";
+  uint64_t seed = 0;
+  int width_divisor = 0;  // 0: inspect infers it from block1_conv1
+};
+
+void check_divisor(int d) {
+  if (std::find(std::begin(kDivisors), std::end(kDivisors), d) == std::end(kDivisors))
+    throw nst::InvalidArgument("--width-divisor: got " + std::to_string(d) + ", expected one of 1 2 4 8 16 32 64");
+}
+
+// 14714688 -> "14,714,688"
+std::string with_commas(uint64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+uint64_t params(const nst::ConvWeights& c) { return c.kernel.size() + c.bias.size(); }
+
+// --- make-random ------------------------------------------------------------
+
+int make_random(const Args& a) {
+  const int d = a.width_divisor ? a.width_divisor : 1;
+  check_divisor(d);
+  const auto layers = nst::vgg16_layers(d);
+  const nst::NetworkWeights w = nst::make_random_weights(layers, a.seed);
+  const auto flavor = a.flavor == "keras2" ? nst::KerasFlavor::Keras2 : nst::KerasFlavor::Keras1;
+  nst::save_keras_weights(a.out, w, layers, flavor);
+  uint64_t total = 0;
+  for (const auto& c : w.convs) total += params(c);
+  fmt::print("wrote {}: VGG16 notop, width divisor {}, {} conv layers, {} parameters, He-normal seed {}, {} layout\n",
+             a.out, d, w.convs.size(), with_commas(total), a.seed, a.flavor);
+  return 0;
+}
+
+// --- inspect ----------------------------------------------------------------
+
+// The divisor whose block1_conv1 the file holds (cheap: one small layer is
+// read per guess); 1 when none fits, so that the full check says why.
+int infer_divisor(const std::string& file) {
+  for (int d : kDivisors) {
+    try {
+      nst::load_keras_weights(file, {nst::vgg16_layers(d).front()});
+      return d;
+    } catch (const nst::Error&) {
+    }
+  }
+  return 1;
+}
+
+void print_header() {
+  fmt::print("{:<14} {:<14} {:>5} {:>12} {:>10} {:>10} {:>10} {:>10}\n", "layer", "kernel(HWIO)", "bias", "params",
+             "k.min", "k.max", "k.mean", "b.mean");
+}
+
+void print_conv(const nst::ConvWeights& c) {
+  const auto [lo, hi] = std::minmax_element(c.kernel.begin(), c.kernel.end());
+  const double kmean = std::accumulate(c.kernel.begin(), c.kernel.end(), 0.0) / c.kernel.size();
+  const double bmean = std::accumulate(c.bias.begin(), c.bias.end(), 0.0) / c.bias.size();
+  fmt::print("{:<14} {:<14} {:>5} {:>12} {:>10.4g} {:>10.4g} {:>10.4g} {:>10.4g}\n", c.name,
+             fmt::format("3x3x{}x{}", c.cin, c.cout), c.cout, with_commas(params(c)), *lo, *hi, kmean, bmean);
+}
+
+// One row per layer of the table: its weights, "(no weights)" for a pool,
+// or "INVALID" when the loader rejects it.
+using ConvsByName = std::map<std::string, const nst::ConvWeights*>;
+
+void print_table(const std::vector<nst::LayerSpec>& layers, const ConvsByName& good) {
+  print_header();
+  for (const auto& l : layers) {
+    if (l.kind != nst::LayerKind::Conv3x3)
+      fmt::print("{:<14} (no weights)\n", l.name);
+    else if (auto it = good.find(l.name); it != good.end())
+      print_conv(*it->second);
+    else
+      fmt::print("{:<14} INVALID\n", l.name);
+  }
+}
+
+int inspect(const Args& a) {
+  const int d = a.width_divisor ? a.width_divisor : infer_divisor(a.file);
+  check_divisor(d);
+  const auto layers = nst::vgg16_layers(d);
+  fmt::print("file: {}\n", a.file);
+  const std::string network = fmt::format("network: VGG16 notop (Keras layout), width divisor {}{}\n\n", d,
+                                          a.width_divisor ? "" : " (inferred)");
+  try {
+    const nst::NetworkWeights w = nst::load_keras_weights(a.file, layers);
+    ConvsByName good;
+    uint64_t total = 0;
+    for (const auto& c : w.convs) {
+      total += params(c);
+      good[c.name] = &c;
+    }
+    fmt::print("{}", network);
+    print_table(layers, good);
+    fmt::print("\ntotal: {} conv layers, {} parameters\nOK\n", w.convs.size(), with_commas(total));
+    return 0;
+  } catch (const nst::FileError& e) {
+    // Check layer by layer to show what is fine and what is not, unless the
+    // file as a whole is unreadable (then every layer fails alike).
+    std::vector<nst::ConvWeights> readable;
+    readable.reserve(layers.size());  // no reallocation: `good` points into it
+    ConvsByName good;
+    for (const auto& l : layers) {
+      if (l.kind != nst::LayerKind::Conv3x3) continue;
+      try {
+        readable.push_back(std::move(nst::load_keras_weights(a.file, {l}).convs.front()));
+        good[l.name] = &readable.back();
+      } catch (const nst::FileError&) {
+      }
+    }
+    if (!good.empty()) {
+      fmt::print("{}", network);
+      print_table(layers, good);
+      fmt::print("\n");
+    }
+    std::fflush(stdout);  // the table first, then the verdict
+    fmt::print(stderr, "INVALID: {}\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "nst-weights: inspect VGG16 weights files in the Keras HDF5 layout, and write random ones.\n"
+      "The official file is vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 (weights/fetch_vgg16.sh)."};
+  app.require_subcommand(1);
+  Args a;
+
+  CLI::App* ins = app.add_subcommand("inspect",
+                                     "List the layers of FILE (kernel and bias shapes, parameters, min/max/mean) and "
+                                     "validate it as the loader does: prints OK, or says exactly what is wrong and "
+                                     "exits 1");
+  ins->add_option("file", a.file, "Weights file (.h5)")->required();
+  ins->add_option("--width-divisor", a.width_divisor,
+                  "Expect VGG16 with channel widths divided by D (default: inferred from block1_conv1)");
+
+  CLI::App* mk = app.add_subcommand("make-random",
+                                    "Write seeded He-normal VGG16 weights (std sqrt(2/(9*cin)), biases N(0, 0.01^2)) "
+                                    "in the Keras layout, for tests and trials without the official file");
+  mk->add_option("--out", a.out, "Output file (.h5); written to a temp file, then renamed")->required();
+  mk->add_option("--seed", a.seed, "Random seed; the same seed gives the same file on every platform")->required();
+  mk->add_option("--width-divisor", a.width_divisor, "Divide every channel width by D (1 2 4 8 16 32 64; default 1)");
+  mk->add_option("--flavor", a.flavor,
+                 "keras1: fixed-length strings, datasets <layer>_W_1:0 (like the official file); "
+                 "keras2: variable-length strings, datasets <layer>/kernel:0")
+      ->check(CLI::IsMember({"keras1", "keras2"}))
+      ->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 1;
+  }
+  try {
+    return ins->parsed() ? inspect(a) : make_random(a);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "nst-weights: error: {}\n", e.what());
+    return 1;
+  }
+}
