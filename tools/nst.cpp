@@ -90,8 +90,11 @@ std::string checkpoint_path(const std::string& output, int iteration) {
 
 void add_flags(CLI::App& app, CliOptions& c) {
   nst::Options& o = c.opt;
+  // A repeated flag overrides the earlier one, as in most tools (scripts
+  // append overrides to a base command line); lists accumulate.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--content", c.content, "Content image (JPEG, PNG, BMP, TGA, ...)")->required()->check(CLI::ExistingFile);
-  app.add_option("--style", c.styles, "Style image(s), comma separated")->required()->delimiter(',')->check(CLI::ExistingFile);
+  app.add_option("--style", c.styles, "Style image(s), comma separated")->required()->delimiter(',')->check(CLI::ExistingFile)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--output", c.output, "Output image, .png or .jpg (written atomically)")->required();
   app.add_option("--weights", c.weights,
                  "VGG16 Keras HDF5 weights file (default: $NST_WEIGHTS, then ~/.cache/nst/" +
@@ -101,7 +104,7 @@ void add_flags(CLI::App& app, CliOptions& c) {
   app.add_option("--content-weight", o.content_weight, "Content loss weight")->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--style-weight", o.style_weight, "Style loss weight")->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--tv-weight", o.tv_weight, "Total-variation loss weight")->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--style-blend-weights", c.blend, "One weight per style image, comma separated (default: equal)")->delimiter(',');
+  app.add_option("--style-blend-weights", c.blend, "One weight per style image, comma separated (default: equal)")->delimiter(',')->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--learning-rate", o.learning_rate, "Adam learning rate (pixel units)")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--init", c.init, "Start from the content image or from noise")->capture_default_str()->check(CLI::IsMember({"content", "random"}));
   app.add_option("--seed", o.seed, "Seed for the random init (and random weights)")->capture_default_str();
