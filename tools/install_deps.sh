@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git ca-certificates
   libhdf5-dev hdf5-tools        # weights: HDF5 C API (+ h5dump for debugging)
-  libopenblas-dev               # conv / Gram GEMMs on the CPU
+  libopenblas-dev libopenblas-openmp-dev  # conv / Gram GEMMs on the CPU, on OpenMP threads
   libstb-dev                    # image load, resize, write
   libcli11-dev libfmt-dev nlohmann-json3-dev
   libboost-context-dev          # fibers for the CUDA-on-CPU runtime
