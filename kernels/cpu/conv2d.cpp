@@ -7,8 +7,12 @@
 // (kMaxColumnFloats) however large the image.
 // dgrad is the same convolution of dy with the kernel flipped in space and
 // transposed (ci <-> co): dx[h,w,ci] = sum dy[h+1-kh, w+1-kw, co] w[kh,kw,ci,co].
-// That reuses the fprop path (im2col + GEMM, no scatter-add), at the cost
-// of rearranging the kernel (9*Cin*Cout floats, tiny next to the GEMM).
+// That reuses the fprop path (im2col + GEMM), at the cost of rearranging
+// the kernel each call (9*Cin*Cout floats, tiny next to the GEMM). We chose
+// it over GEMM + col2im because col2im is a scatter-add where each dx
+// element receives 9 overlapping contributions: parallel col2im needs
+// atomics or a colouring of the taps, and the GEMM's (rows*W, 9*Cin)
+// output needs a buffer as large as im2col's, so it saves no memory.
 #include <cblas.h>
 
 #include <algorithm>
@@ -19,7 +23,10 @@
 namespace nst::cpu {
 namespace {
 
-constexpr size_t kMaxColumnFloats = size_t(4) << 20;  // 16 MB of im2col per band
+// 16 MB of im2col per band: 14 rows of a 512-wide, 64-channel image. The
+// multi-band tests (test_conv2d.cpp) pick 67x61x128, 4.7M floats, to
+// exceed it; they assert that they do.
+constexpr size_t kMaxColumnFloats = size_t(4) << 20;
 
 int band_rows(int H, int W, int Cin) {
   const size_t row = static_cast<size_t>(W) * 9 * Cin;
@@ -93,12 +100,13 @@ void conv2d_dgrad(float* dx, const float* dy, const float* w, int N, int H, int 
   // wt (3,3,Cout,Cin): wt[kh,kw,co,ci] = w[2-kh,2-kw,ci,co]
   float* wt = workspace;
   float* col = workspace + static_cast<size_t>(9) * Cin * Cout;
-  for (int k = 0; k < 9; ++k) {
-    const float* src = w + static_cast<size_t>(8 - k) * Cin * Cout;
-    float* dst = wt + static_cast<size_t>(k) * Cout * Cin;
-    for (int ci = 0; ci < Cin; ++ci)
-      for (int co = 0; co < Cout; ++co) dst[static_cast<size_t>(co) * Cin + ci] = src[static_cast<size_t>(ci) * Cout + co];
-  }
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int k = 0; k < 9; ++k)
+    for (int co = 0; co < Cout; ++co) {
+      const float* src = w + static_cast<size_t>(8 - k) * Cin * Cout + co;
+      float* dst = wt + (static_cast<size_t>(k) * Cout + co) * Cin;
+      for (int ci = 0; ci < Cin; ++ci) dst[ci] = src[static_cast<size_t>(ci) * Cout];
+    }
   for (int n = 0; n < N; ++n) {
     conv_image(dx + static_cast<size_t>(n) * H * W * Cin, dy + static_cast<size_t>(n) * H * W * Cout, wt, nullptr,
                H, W, Cout, Cin, false, col);

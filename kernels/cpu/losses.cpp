@@ -7,6 +7,7 @@
 // Loss values are summed in double with a deterministic order.
 #include <cblas.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <vector>
 
@@ -15,15 +16,48 @@
 
 namespace nst::cpu {
 
-void content_loss(float* loss, float* dF, const float* F, const float* P, size_t n, float weight) {
-  const double sum = deterministic_sum(n, [&](size_t i) {
+namespace {
+// Elements per term of the deterministic sums below: a block is one SIMD
+// loop, and the block boundaries (hence the summation order) depend only
+// on n, never on the thread count.
+constexpr size_t kBlock = 4096;
+size_t blocks(size_t n) { return (n + kBlock - 1) / kBlock; }
+
+// Elements [begin, end) of the content loss: adds the gradient to dF and
+// returns the sum of squared differences. A function of its own (not a
+// lambda body) so that the pointers are plain values the vectoriser can
+// trust; through the lambda's captured references it fell back to gathers.
+double content_block(float* dF, const float* F, const float* P, size_t begin, size_t end, float scale) {
+  double s = 0;
+#pragma omp simd reduction(+ : s)
+  for (size_t i = begin; i < end; ++i) {
     const double d = static_cast<double>(F[i]) - P[i];
-    return d * d;
+    s += d * d;
+    dF[i] += scale * static_cast<float>(d);
+  }
+  return s;
+}
+
+// D = G - A over [begin, end), returning the sum of squares of D.
+double gram_diff_block(float* D, const float* G, const float* A, size_t begin, size_t end) {
+  double s = 0;
+#pragma omp simd reduction(+ : s)
+  for (size_t i = begin; i < end; ++i) {
+    const double d = static_cast<double>(G[i]) - A[i];
+    D[i] = static_cast<float>(d);
+    s += d * d;
+  }
+  return s;
+}
+
+}  // namespace
+
+void content_loss(float* loss, float* dF, const float* F, const float* P, size_t n, float weight) {
+  const float scale = 2.f * weight / static_cast<float>(n);
+  const double sum = deterministic_sum(blocks(n), [&](size_t b) {
+    return content_block(dF, F, P, b * kBlock, std::min(n, (b + 1) * kBlock), scale);
   });
   *loss = static_cast<float>(weight * sum / n);
-  const float scale = 2.f * weight / static_cast<float>(n);
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < n; ++i) dF[i] += scale * (F[i] - P[i]);
 }
 
 void content_loss_reference(double* loss, double* dF, const double* F, const double* P, size_t n, double weight) {
@@ -39,16 +73,14 @@ void style_loss(float* loss, float* dF, const float* F, const float* G, const fl
                 float weight, float* workspace) {
   const size_t cc = static_cast<size_t>(C) * C;
   float* D = workspace;  // (C,C) = G[n] - A
-  const float scale = 4.f * weight / (static_cast<float>(N) * cc * static_cast<float>(C) * HW);
+  const float scale = static_cast<float>(4.0 * weight / (static_cast<double>(N) * cc * C * HW));
   double sum = 0;
   for (int n = 0; n < N; ++n) {
     const float* g = G + n * cc;
-    sum += deterministic_sum(cc, [&](size_t i) {
-      const double d = static_cast<double>(g[i]) - A[i];
-      return d * d;
+    // One pass: D = G[n] - A, and the sum of its squares.
+    sum += deterministic_sum(blocks(cc), [&](size_t b) {
+      return gram_diff_block(D, g, A, b * kBlock, std::min(cc, (b + 1) * kBlock));
     });
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < cc; ++i) D[i] = g[i] - A[i];
     // dF[n] (HW,C) += scale * F[n] (HW,C) x D (C,C)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, HW, C, C, scale, F + static_cast<size_t>(n) * HW * C, C,
                 D, C, 1.f, dF + static_cast<size_t>(n) * HW * C, C);
@@ -83,44 +115,44 @@ void style_loss_reference(double* loss, double* dF, const double* F, const doubl
 
 namespace {
 
-// Loss and gradient of TV at one element, from its neighbours only
-// (gather form: every output written by one thread).
-template <typename T>
-void tv_at(double* loss_term, T* grad, const T* x, int i, int j, int H, int W, int C) {
-  const size_t row = static_cast<size_t>(W) * C;
-  const T v = x[0];
-  double l = 0;
-  T g = 0;
-  if (i + 1 < H) {
-    const T d = x[row] - v;
-    l += static_cast<double>(d) * d;
-    g -= 2 * d;
+// TV loss of one image row: x points at its W*C values, up/down at the
+// rows above and below (x itself at the image's top/bottom edge, which
+// makes those differences 0). Adds weight * dL/dx to the row of dx and
+// returns the loss of the pairs whose first element is in this row. Gather
+// form: each dx element is written by its own row only, so rows can run in
+// parallel; three branch-free loops so each vectorises.
+double tv_row(float* dx, const float* x, const float* up, const float* down, size_t row, int C, float weight) {
+  const float w2 = 2 * weight;
+  double loss = 0;
+  // Vertical: (down - x)^2 is this row's; x's gradient also has the pair
+  // (x - up)^2 owned by the row above.
+#pragma omp simd reduction(+ : loss)
+  for (size_t k = 0; k < row; ++k) {
+    const float d = down[k] - x[k];
+    loss += static_cast<double>(d) * d;
+    dx[k] += w2 * ((x[k] - up[k]) - d);
   }
-  if (j + 1 < W) {
-    const T d = x[C] - v;
-    l += static_cast<double>(d) * d;
-    g -= 2 * d;
+  // Horizontal: (x[k+C] - x[k])^2 for every k with a right neighbour ...
+#pragma omp simd reduction(+ : loss)
+  for (size_t k = 0; k < row - C; ++k) {  // row >= C: W >= 1
+    const float d = x[k + C] - x[k];
+    loss += static_cast<double>(d) * d;
+    dx[k] -= w2 * d;
   }
-  if (i > 0) g += 2 * (v - x[-static_cast<std::ptrdiff_t>(row)]);
-  if (j > 0) g += 2 * (v - x[-C]);
-  *loss_term = l;
-  *grad = g;
+  // ... and the same pairs seen from their right element.
+#pragma omp simd
+  for (size_t k = C; k < row; ++k) dx[k] += w2 * (x[k] - x[k - C]);
+  return loss;
 }
 
 }  // namespace
 
 void tv_loss(float* loss, float* dx, const float* x, int N, int H, int W, int C, float weight) {
-  const size_t n = static_cast<size_t>(N) * H * W * C;
-  const double sum = deterministic_sum(n, [&](size_t k) {
-    const int c = static_cast<int>(k % C);
-    (void)c;
-    const size_t pix = k / C;
-    const int j = static_cast<int>(pix % W), i = static_cast<int>((pix / W) % H);
-    double l;
-    float g;
-    tv_at(&l, &g, x + k, i, j, H, W, C);
-    dx[k] += weight * g;
-    return l;
+  const size_t row = static_cast<size_t>(W) * C;
+  const double sum = deterministic_sum(static_cast<size_t>(N) * H, [&](size_t r) {
+    const int i = static_cast<int>(r % H);
+    const float* xr = x + r * row;
+    return tv_row(dx + r * row, xr, i > 0 ? xr - row : xr, i + 1 < H ? xr + row : xr, row, C, weight);
   });
   *loss = static_cast<float>(weight * sum);
 }

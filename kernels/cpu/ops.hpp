@@ -16,6 +16,8 @@
 namespace nst::cpu {
 
 // Number of threads used by OpenMP and OpenBLAS; n <= 0 keeps the default.
+// Process-wide (both libraries keep it globally). Loss sums are
+// bit-identical at any thread count; BLAS results only at a fixed one.
 void set_num_threads(int n);
 int num_threads();
 
@@ -23,7 +25,8 @@ int num_threads();
 // Scratch floats needed by conv2d_fprop / conv2d_dgrad for one call on this
 // shape (im2col tiles plus a rearranged kernel for dgrad).
 size_t conv2d_workspace_floats(int N, int H, int W, int Cin, int Cout);
-// y (N,H,W,Cout) = conv(x (N,H,W,Cin), w) + b, then ReLU if `relu`.
+// y (N,H,W,Cout) = conv(x (N,H,W,Cin), w) + b, then ReLU if `relu`; b may
+// be null (no bias).
 void conv2d_fprop(float* y, const float* x, const float* w, const float* b, int N, int H, int W,
                   int Cin, int Cout, bool relu, float* workspace);
 // dx (N,H,W,Cin) = dL/dx given dy (N,H,W,Cout) = dL/dy of the linear conv
@@ -68,7 +71,8 @@ void content_loss_reference(double* loss, double* dF, const double* F, const dou
 
 // Scratch floats for style_loss on this shape.
 size_t style_loss_workspace_floats(int N, int HW, int C);
-// G (N,C,C) = gram(F) computed by the caller; A (C,C) is the target.
+// G (N,C,C) = gram(F) computed by the caller; A (C,C) is the target and
+// must be symmetric (a blend of Grams is): the fast path uses G - A = (G - A)^T.
 // loss = weight * mean over N*C*C of (G - A)^2;
 // dF (N,HW,C) += 4*weight / (N*C^2 * C*HW) * F (G - A).
 void style_loss(float* loss, float* dF, const float* F, const float* G, const float* A, int N,

@@ -20,11 +20,15 @@ void deprocess(uint8_t* rgb, const float* x, size_t pixels) {
 #pragma omp parallel for schedule(static)
   for (size_t p = 0; p < pixels; ++p)
     for (int c = 0; c < 3; ++c) {
+      // Round half to even (the default rounding mode), then clamp; written
+      // so that a NaN pixel becomes 0 (casting NaN to uint8_t is undefined).
       const double v = std::nearbyint(static_cast<double>(x[p * 3 + c]) + kMeanBGR[c]);
-      rgb[p * 3 + 2 - c] = static_cast<uint8_t>(std::clamp(v, 0.0, 255.0));
+      rgb[p * 3 + 2 - c] = static_cast<uint8_t>(v >= 0.0 ? std::min(v, 255.0) : 0.0);
     }
 }
 
+// Spelled out per channel rather than through kMeanBGR, so a wrong index
+// in the fast path cannot be mirrored here.
 void preprocess_reference(double* x, const uint8_t* rgb, size_t pixels) {
   for (size_t p = 0; p < pixels; ++p) {
     x[p * 3 + 0] = rgb[p * 3 + 2] - 103.939;

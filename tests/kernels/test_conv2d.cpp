@@ -1,0 +1,142 @@
+// conv2d 3x3 fprop (im2col + SGEMM, bias + ReLU epilogue) and dgrad
+// (flipped, transposed kernel through the same path) against the float64
+// references; the reference dgrad against finite differences of fprop.
+#include <gtest/gtest.h>
+
+#include "kernels/cpu/ops.hpp"
+#include "test_util.hpp"
+
+namespace nst::cpu {
+namespace {
+
+using test::matches;
+using test::Guarded;
+using test::random_floats;
+using test::to_double;
+
+// fp32 GEMM sums of up to 9*128 terms against fp64: ~1e-7 relative in
+// practice, so the project-wide 1e-5 holds with a wide margin.
+constexpr double kTol = 1e-5;
+
+struct Shape {
+  int N, H, W, Cin, Cout;
+  size_t x() const { return static_cast<size_t>(N) * H * W * Cin; }
+  size_t y() const { return static_cast<size_t>(N) * H * W * Cout; }
+  size_t w() const { return static_cast<size_t>(9) * Cin * Cout; }
+  // Floats one im2col of the whole image would take (no banding).
+  size_t full_im2col(int C) const { return static_cast<size_t>(H) * W * 9 * C; }
+};
+
+// Kernel scaled like He init so outputs stay O(1) whatever Cin is.
+std::vector<float> random_kernel(const Shape& s, uint32_t seed) {
+  const float a = 1.f / std::sqrt(9.f * s.Cin);
+  return random_floats(s.w(), seed, -a, a);
+}
+
+void expect_fprop_matches_reference(const Shape& s, bool bias, bool relu) {
+  const auto x = random_floats(s.x(), 1), w = random_kernel(s, 2), b = random_floats(s.Cout, 3, -0.5f, 0.5f);
+  Guarded<float> y(s.y()), ws(conv2d_workspace_floats(s.N, s.H, s.W, s.Cin, s.Cout));
+  conv2d_fprop(y.data(), x.data(), w.data(), bias ? b.data() : nullptr, s.N, s.H, s.W, s.Cin, s.Cout, relu,
+               ws.data());
+
+  std::vector<double> ref(s.y());
+  const auto xd = to_double(x), wd = to_double(w), bd = to_double(b);
+  conv2d_fprop_reference(ref.data(), xd.data(), wd.data(), bias ? bd.data() : nullptr, s.N, s.H, s.W, s.Cin,
+                         s.Cout, relu);
+  EXPECT_TRUE(matches("conv2d_fprop", y.values(), ref, kTol));
+  EXPECT_TRUE(y.guard_intact()) << "wrote past the end of y";
+  EXPECT_TRUE(ws.guard_intact()) << "wrote past the end of the workspace";
+}
+
+void expect_dgrad_matches_reference(const Shape& s) {
+  const auto dy = random_floats(s.y(), 4), w = random_kernel(s, 5);
+  Guarded<float> dx(s.x()), ws(conv2d_workspace_floats(s.N, s.H, s.W, s.Cin, s.Cout));
+  conv2d_dgrad(dx.data(), dy.data(), w.data(), s.N, s.H, s.W, s.Cin, s.Cout, ws.data());
+
+  std::vector<double> ref(s.x());
+  const auto dyd = to_double(dy), wd = to_double(w);
+  conv2d_dgrad_reference(ref.data(), dyd.data(), wd.data(), s.N, s.H, s.W, s.Cin, s.Cout);
+  EXPECT_TRUE(matches("conv2d_dgrad", dx.values(), ref, kTol));
+  EXPECT_TRUE(dx.guard_intact()) << "wrote past the end of dx";
+  EXPECT_TRUE(ws.guard_intact()) << "wrote past the end of the workspace";
+}
+
+TEST(CpuConv2d, FpropMatchesReferenceOn7x5With3Channels) {
+  expect_fprop_matches_reference({1, 7, 5, 3, 8}, /*bias=*/true, /*relu=*/true);
+}
+
+TEST(CpuConv2d, FpropMatchesReferenceWithOneChannel) {
+  expect_fprop_matches_reference({1, 5, 7, 1, 1}, /*bias=*/true, /*relu=*/false);
+}
+
+TEST(CpuConv2d, FpropMatchesReferenceWithBatchAndOddChannels) {
+  expect_fprop_matches_reference({2, 9, 11, 70, 33}, /*bias=*/true, /*relu=*/true);
+}
+
+TEST(CpuConv2d, FpropWithoutBiasOrReluMatchesReference) {
+  expect_fprop_matches_reference({2, 6, 4, 5, 7}, /*bias=*/false, /*relu=*/false);
+}
+
+TEST(CpuConv2d, FpropMatchesReferenceAcrossSeveralBands) {
+  // 67x61x128 is more im2col than one band holds, and 67 rows are not a
+  // multiple of the band height, so a short last band is exercised too.
+  const Shape s{2, 67, 61, 128, 6};
+  ASSERT_LT(conv2d_workspace_floats(s.N, s.H, s.W, s.Cin, s.Cout), s.full_im2col(s.Cin))
+      << "shape fits in one band: make it larger";
+  expect_fprop_matches_reference(s, /*bias=*/true, /*relu=*/true);
+}
+
+TEST(CpuConv2d, DgradMatchesReferenceOn7x5With3Channels) { expect_dgrad_matches_reference({1, 7, 5, 3, 8}); }
+
+TEST(CpuConv2d, DgradMatchesReferenceWithOneChannel) { expect_dgrad_matches_reference({1, 5, 7, 1, 1}); }
+
+TEST(CpuConv2d, DgradMatchesReferenceWithBatchAndOddChannels) {
+  expect_dgrad_matches_reference({2, 9, 11, 70, 33});
+}
+
+TEST(CpuConv2d, DgradMatchesReferenceAcrossSeveralBands) {
+  // dgrad is a convolution over dy, so its im2col has Cout channels.
+  const Shape s{1, 67, 61, 6, 128};
+  ASSERT_LT(conv2d_workspace_floats(s.N, s.H, s.W, s.Cin, s.Cout), s.full_im2col(s.Cout))
+      << "shape fits in one band: make it larger";
+  expect_dgrad_matches_reference(s);
+}
+
+TEST(CpuConv2d, DgradOverwritesRatherThanAccumulates) {
+  const Shape s{1, 5, 4, 3, 2};
+  const auto dy = random_floats(s.y(), 6), w = random_kernel(s, 7);
+  std::vector<float> dx(s.x()), ws(conv2d_workspace_floats(s.N, s.H, s.W, s.Cin, s.Cout));
+  conv2d_dgrad(dx.data(), dy.data(), w.data(), s.N, s.H, s.W, s.Cin, s.Cout, ws.data());
+  const auto first = dx;
+  conv2d_dgrad(dx.data(), dy.data(), w.data(), s.N, s.H, s.W, s.Cin, s.Cout, ws.data());
+  EXPECT_EQ(dx, first);
+}
+
+TEST(CpuConv2d, WorkspaceIsBoundedAtVggScale) {
+  // One 512x512 image through block1 (64 channels) and a 32x32 one through
+  // block5 (512): the im2col band stays at most ~8M floats (32 MB) plus the
+  // rearranged dgrad kernel, instead of 151M floats for a whole 512x512 im2col.
+  const size_t bound = size_t(8) << 20;
+  EXPECT_LE(conv2d_workspace_floats(1, 512, 512, 64, 64), bound + 9 * 64 * 64);
+  EXPECT_LE(conv2d_workspace_floats(1, 32, 32, 512, 512), bound + 9 * 512 * 512);
+  EXPECT_LE(conv2d_workspace_floats(1, 512, 512, 3, 64), bound + 9 * 3 * 64);
+}
+
+TEST(CpuConv2d, ReferenceDgradIsGradientOfFprop) {
+  // d/dx sum(dy * conv(x)) = dgrad(dy), by central differences (conv is
+  // linear in x, so they agree to rounding).
+  const Shape s{2, 4, 3, 2, 3};
+  const auto w = to_double(random_kernel(s, 8)), dy = to_double(random_floats(s.y(), 9));
+  const auto x = to_double(random_floats(s.x(), 10));
+  auto f = [&](const std::vector<double>& xv) {
+    std::vector<double> y(s.y());
+    conv2d_fprop_reference(y.data(), xv.data(), w.data(), nullptr, s.N, s.H, s.W, s.Cin, s.Cout, false);
+    return test::dot(dy, y);
+  };
+  std::vector<double> dx(s.x());
+  conv2d_dgrad_reference(dx.data(), dy.data(), w.data(), s.N, s.H, s.W, s.Cin, s.Cout);
+  EXPECT_TRUE(matches("conv2d_dgrad_reference vs finite differences", dx, test::numeric_gradient(f, x, 1e-3), 1e-8));
+}
+
+}  // namespace
+}  // namespace nst::cpu
