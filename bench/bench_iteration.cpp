@@ -12,7 +12,6 @@
 #include <string>
 
 #include "nst/nst.hpp"
-#include "nst/random.hpp"
 
 namespace {
 
@@ -37,24 +36,14 @@ double iteration_flops(const std::vector<nst::LayerSpec>& layers, int last, int 
   return flops;
 }
 
-nst::Image noise(int w, int h, uint64_t seed) {
-  nst::Rng rng(seed);
-  nst::Image img;
-  img.width = w;
-  img.height = h;
-  img.rgb.resize(img.pixels() * 3);
-  for (auto& v : img.rgb) v = static_cast<uint8_t>(rng.uniform() * 256);
-  return img;
-}
-
 void BM_Iteration(benchmark::State& state, const BenchConfig& cfg, const nst::NetworkWeights* weights) {
   const int size = static_cast<int>(state.range(0));
   nst::Options opt;
   opt.device = cfg.device;
   opt.threads = cfg.threads;
   nst::Session session(*weights, opt, size, size);
-  session.set_content(noise(size, size, 1));
-  session.set_styles({noise(size, size, 2)});
+  session.set_content(nst::noise_image(size, size, 1));
+  session.set_styles({nst::noise_image(size, size, 2)});
   session.init_image(nst::Init::Random, 0);
   session.step();  // warm-up: first touch of every buffer
   for (auto _ : state) benchmark::DoNotOptimize(session.step());

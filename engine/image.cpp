@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "nst/error.hpp"
+#include "nst/random.hpp"
 
 namespace nst {
 namespace {
@@ -44,6 +45,16 @@ void write_with_stb(const std::string& tmp, const std::string& ext, const Image&
 }
 
 }  // namespace
+
+Image noise_image(int width, int height, uint64_t seed) {
+  Rng rng(seed);
+  Image img;
+  img.width = width;
+  img.height = height;
+  img.rgb.resize(img.pixels() * 3);
+  for (auto& v : img.rgb) v = static_cast<uint8_t>(rng.uniform() * 256);
+  return img;
+}
 
 Image load_image(const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "rb");

@@ -11,36 +11,16 @@
 #include <nlohmann/json.hpp>
 
 #include "nst/image.hpp"
-#include "nst/random.hpp"
+#include "tests/run_command.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string output;  // stdout and stderr
-};
+using Result = nst::testing::CommandResult;
 
 Result run(const std::string& args, const std::string& env = "") {
-  const std::string cmd = env + " " + NST_CLI + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-nst::Image noise_image(int w, int h, uint64_t seed) {
-  nst::Rng rng(seed);
-  nst::Image img;
-  img.width = w;
-  img.height = h;
-  img.rgb.resize(img.pixels() * 3);
-  for (auto& v : img.rgb) v = static_cast<uint8_t>(rng.uniform() * 256);
-  return img;
+  return nst::testing::run_command(env + " " + NST_CLI + " " + args);
 }
 
 class CliTest : public ::testing::Test {
@@ -49,8 +29,8 @@ class CliTest : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("nst_cli_test_" + std::to_string(::getpid()) + "_" +
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
-    nst::save_image(p("content.png"), noise_image(64, 48, 1));
-    nst::save_image(p("style.png"), noise_image(40, 40, 2));
+    nst::save_image(p("content.png"), nst::noise_image(64, 48, 1));
+    nst::save_image(p("style.png"), nst::noise_image(40, 40, 2));
   }
   void TearDown() override { fs::remove_all(dir_); }
   std::string p(const std::string& name) const { return (dir_ / name).string(); }

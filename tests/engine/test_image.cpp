@@ -7,22 +7,11 @@
 
 #include "nst/image.hpp"
 #include "nst/error.hpp"
-#include "nst/random.hpp"
 
 namespace fs = std::filesystem;
 
 namespace nst {
 namespace {
-
-Image random_image(int w, int h, uint64_t seed) {
-  Rng rng(seed);
-  Image img;
-  img.width = w;
-  img.height = h;
-  img.rgb.resize(img.pixels() * 3);
-  for (auto& v : img.rgb) v = static_cast<uint8_t>(rng.uniform() * 256);
-  return img;
-}
 
 class ImageTest : public ::testing::Test {
  protected:
@@ -38,7 +27,7 @@ class ImageTest : public ::testing::Test {
 };
 
 TEST_F(ImageTest, PngRoundTripIsExact) {
-  const Image img = random_image(7, 5, 1);
+  const Image img = noise_image(7, 5, 1);
   save_image(path("a.png"), img);
   const Image back = load_image(path("a.png"));
   EXPECT_EQ(back.width, 7);
@@ -61,12 +50,12 @@ TEST_F(ImageTest, JpegRoundTripIsClose) {
 }
 
 TEST_F(ImageTest, SaveLeavesNoTemporaryFile) {
-  save_image(path("a.png"), random_image(4, 3, 2));
+  save_image(path("a.png"), noise_image(4, 3, 2));
   EXPECT_EQ(files_in_dir(), 1u);
 }
 
 TEST_F(ImageTest, UnsupportedExtensionWritesNothing) {
-  EXPECT_THROW(save_image(path("a.gif"), random_image(4, 3, 2)), InvalidArgument);
+  EXPECT_THROW(save_image(path("a.gif"), noise_image(4, 3, 2)), InvalidArgument);
   EXPECT_EQ(files_in_dir(), 0u);
 }
 
@@ -91,12 +80,12 @@ TEST_F(ImageTest, CorruptFileNamesThePath) {
 }
 
 TEST_F(ImageTest, ResizeKeepsTheAspectRatio) {
-  const Image img = random_image(40, 30, 3);
+  const Image img = noise_image(40, 30, 3);
   const Image r = resize_longest_side(img, 20);
   EXPECT_EQ(r.width, 20);
   EXPECT_EQ(r.height, 15);
   EXPECT_EQ(r.rgb.size(), 20u * 15 * 3);
-  const Image tall = resize_longest_side(random_image(10, 100, 4), 50);
+  const Image tall = resize_longest_side(noise_image(10, 100, 4), 50);
   EXPECT_EQ(tall.width, 5);
   EXPECT_EQ(tall.height, 50);
 }

@@ -16,16 +16,6 @@ namespace {
 
 constexpr int kH = 18, kW = 21;  // not multiples of 16, just enough for 4 pools
 
-Image random_image(int w, int h, uint64_t seed) {
-  Rng rng(seed);
-  Image img;
-  img.width = w;
-  img.height = h;
-  img.rgb.resize(img.pixels() * 3);
-  for (auto& v : img.rgb) v = static_cast<uint8_t>(rng.uniform() * 256);
-  return img;
-}
-
 std::vector<double> preprocessed(const Image& img) {
   std::vector<double> x(img.pixels() * 3);
   cpu::preprocess_reference(x.data(), img.rgb.data(), img.pixels());
@@ -73,8 +63,8 @@ class SessionTest : public ::testing::TestWithParam<Pooling> {
   std::vector<LayerSpec> layers_;
   NetworkWeights weights_;
   Options opt_;
-  Image content_ = random_image(kW, kH, 1);
-  Image style_ = random_image(25, 19, 2);  // its own size, as the CLI allows
+  Image content_ = noise_image(kW, kH, 1);
+  Image style_ = noise_image(25, 19, 2);  // its own size, as the CLI allows
 };
 
 TEST_P(SessionTest, LossesMatchFloat64Reference) {
@@ -155,7 +145,7 @@ class SessionPlanTest : public ::testing::Test {
 
 TEST_F(SessionPlanTest, ContentInitStartsFromThePreprocessedContent) {
   Session s(weights_, opt_, kH, kW, LogFn{}, layers_);
-  const Image content = random_image(kW, kH, 1);
+  const Image content = noise_image(kW, kH, 1);
   s.set_content(content);
   s.init_image(Init::Content, 0);
   const auto want = preprocessed(content);
@@ -165,7 +155,7 @@ TEST_F(SessionPlanTest, ContentInitStartsFromThePreprocessedContent) {
 }
 
 TEST_F(SessionPlanTest, BlendWeightsMixStyleGrams) {
-  const Image a = random_image(20, 17, 2), b = random_image(17, 23, 3);
+  const Image a = noise_image(20, 17, 2), b = noise_image(17, 23, 3);
   opt_.style_blend_weights = {3, 1};
   Session mixed(weights_, opt_, kH, kW, LogFn{}, layers_);
   mixed.set_styles({a, b});
@@ -191,7 +181,7 @@ TEST_F(SessionPlanTest, TooSmallImageIsRejectedWithTheMinimumSide) {
 
 TEST_F(SessionPlanTest, ContentOfTheWrongSizeIsRejected) {
   Session s(weights_, opt_, kH, kW, LogFn{}, layers_);
-  EXPECT_THROW(s.set_content(random_image(kW + 1, kH, 1)), InvalidArgument);
+  EXPECT_THROW(s.set_content(noise_image(kW + 1, kH, 1)), InvalidArgument);
 }
 
 TEST_F(SessionPlanTest, EvaluateBeforeTargetsIsRejected) {
@@ -209,7 +199,7 @@ TEST_F(SessionPlanTest, NonFiniteImageIsRejected) {
 
 TEST_F(SessionPlanTest, ActivationsHaveTheLayerShapes) {
   Session s(weights_, opt_, kH, kW, LogFn{}, layers_);
-  s.set_content(random_image(kW, kH, 1));
+  s.set_content(noise_image(kW, kH, 1));
   EXPECT_EQ(s.activation("block1_conv1").size(), static_cast<size_t>(kH) * kW * 4);
   EXPECT_EQ(s.activation("block2_conv1").size(), static_cast<size_t>(kH / 2) * (kW / 2) * 8);
   EXPECT_EQ(s.activation("block5_conv1").size(), static_cast<size_t>(1) * 1 * 32);

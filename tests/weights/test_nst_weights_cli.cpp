@@ -1,6 +1,7 @@
 // `nst-weights` (make-random, inspect) and weights/fetch_vgg16.sh end to end:
 // exit codes, what they print, and that a failed fetch installs nothing.
 #include <gtest/gtest.h>
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -8,26 +9,16 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/run_command.hpp"
 #include "weights/hdf5.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string output;  // stdout and stderr
-};
-
-Result run(const std::string& cmd) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using Result = nst::testing::CommandResult;
+using nst::testing::run_command;
+Result run(const std::string& cmd) { return run_command(cmd); }
 
 std::string tool(const std::string& args) { return std::string(NST_WEIGHTS_CLI) + " " + args; }
 

@@ -14,6 +14,10 @@ struct Image {
   size_t pixels() const { return static_cast<size_t>(width) * height; }
 };
 
+// Uniform random bytes, seeded (nst::Rng): a reproducible stand-in image
+// for tests, benchmarks and trials.
+Image noise_image(int width, int height, uint64_t seed);
+
 // Throws nst::FileError naming the path and stb's reason.
 Image load_image(const std::string& path);
 
