@@ -26,7 +26,18 @@
 #include <cuda_runtime.h>
 #endif
 
-namespace nst::cuda {
+// Code under kernels/cuda is compiled twice into some binaries (tests link
+// the nvcc build inside libnst and the emulated build beside it), so each
+// build gets its own inline namespace: callers write nst::cuda::gram(...)
+// and the two builds' symbols never collide.
+#if defined(NST_EMU)
+#define NST_CUDA_BEGIN namespace nst { namespace cuda { inline namespace emu {
+#else
+#define NST_CUDA_BEGIN namespace nst { namespace cuda { inline namespace gpu {
+#endif
+#define NST_CUDA_END }}}
+
+NST_CUDA_BEGIN
 
 // Throws nst::DeviceError naming the call, where it was made and why.
 inline void check(cudaError_t status, const char* expr, const char* file, int line) {
@@ -95,7 +106,7 @@ void launch(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t shared
 }
 #endif
 
-}  // namespace nst::cuda
+NST_CUDA_END
 
 // NST_LAUNCH(kernel, grid, block, shared_bytes, stream, args...)
 #define NST_LAUNCH(...) \

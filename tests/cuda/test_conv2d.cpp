@@ -1,0 +1,328 @@
+// Custom conv2d 3x3 kernels (implicit GEMM fprop with bias + ReLU epilogue,
+// dgrad with the ReLU mask applied on load) against the CPU backend's ops,
+// on random data whose shapes are not multiples of any tile: 1 and 3
+// channels (scalar loads), 64 and 70 (float4 and scalar), odd H and W,
+// batches, every tile configuration, and every thread order of the
+// emulation.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "cuda/cuda_test.hpp"
+#include "kernels/cpu/ops.hpp"
+#include "kernels/cuda/conv2d.hpp"
+
+namespace nst::cuda {
+// So that gtest names a configuration instead of dumping its bytes.
+inline void PrintTo(ConvTileConfig config, std::ostream* os) {
+  const ConvTile t = conv_tile(config);
+  *os << t.block_m << "x" << t.block_n << "x" << t.block_k;
+}
+}  // namespace nst::cuda
+
+namespace nst::test {
+namespace {
+
+using cuda::ConvTileConfig;
+
+// The CPU op sums in another order (blocked SGEMM); sums of up to 9*70
+// terms agree to ~1e-7 relative in practice.
+constexpr double kTol = 1e-5;
+
+struct Shape {
+  int N, H, W, Cin, Cout;
+  size_t x() const { return static_cast<size_t>(N) * H * W * Cin; }
+  size_t y() const { return static_cast<size_t>(N) * H * W * Cout; }
+  size_t w() const { return static_cast<size_t>(9) * Cin * Cout; }
+};
+
+// Kernel scaled like He init so outputs stay O(1) whatever Cin is.
+std::vector<float> random_kernel(const Shape& s, uint32_t seed) {
+  const float a = 1.f / std::sqrt(9.f * s.Cin);
+  return random_floats(s.w(), seed, -a, a);
+}
+
+std::vector<double> as_double(const std::vector<float>& v) { return to_double(v); }
+
+// `n` floats on the device, `offset` floats into their allocation (which
+// ends right behind them, where the emulation's guards sit).
+class DeviceFloats {
+ public:
+  DeviceFloats(const std::vector<float>& host, size_t offset) : buf_(offset + host.size()), offset_(offset) {
+    NST_CUDA_CHECK(cudaMemcpy(get(), host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice));
+  }
+  float* get() const { return buf_.get() + offset_; }
+  std::vector<float> download() const {
+    std::vector<float> host(buf_.size() - offset_);
+    NST_CUDA_CHECK(cudaMemcpy(host.data(), get(), host.size() * sizeof(float), cudaMemcpyDeviceToHost));
+    return host;
+  }
+
+ private:
+  DeviceBuffer<float> buf_;
+  size_t offset_;
+};
+
+// NaN-filled, so that an element the kernel forgets to write fails the
+// comparison.
+std::vector<float> unwritten(size_t n) { return std::vector<float>(n, std::numeric_limits<float>::quiet_NaN()); }
+
+// Runs f under the emulation's other thread and block orders (reverse, and
+// shuffled with seed 7); on a GPU, runs it once more.
+template <class F>
+void in_other_thread_orders(F f) {
+#if defined(NST_EMU)
+  for (auto order : {nst_emu::Schedule::reverse, nst_emu::Schedule::random}) {
+    const nst_emu::ScopedSchedule schedule(order, /*seed=*/7);
+    f();
+  }
+#else
+  f();
+#endif
+}
+
+struct Fprop {
+  Shape s;
+  bool bias, relu;
+  size_t offset = 0;  // floats x and y start past an aligned address
+  std::vector<float> x = random_floats(s.x(), 1), w = random_kernel(s, 2),
+                     b = random_floats(s.Cout, 3, -0.5f, 0.5f);
+
+  std::vector<float> on_cpu() const {
+    std::vector<float> y(s.y()), ws(cpu::conv2d_workspace_floats(s.N, s.H, s.W, s.Cin, s.Cout));
+    cpu::conv2d_fprop(y.data(), x.data(), w.data(), bias ? b.data() : nullptr, s.N, s.H, s.W, s.Cin, s.Cout,
+                      relu, ws.data());
+    return y;
+  }
+  std::vector<float> on_device(cudaStream_t stream, std::optional<ConvTileConfig> tile = std::nullopt) const {
+    const DeviceFloats dx(x, offset), dw(w, 0), db(b, 0), dy(unwritten(s.y()), offset);
+    const float* bias_ptr = bias ? db.get() : nullptr;
+    if (tile)
+      cuda::conv2d_fprop(dy.get(), dx.get(), dw.get(), bias_ptr, s.N, s.H, s.W, s.Cin, s.Cout, relu, *tile,
+                         stream);
+    else
+      cuda::conv2d_fprop(dy.get(), dx.get(), dw.get(), bias_ptr, s.N, s.H, s.W, s.Cin, s.Cout, relu, stream);
+    NST_CUDA_CHECK(cudaStreamSynchronize(stream));
+    return dy.download();
+  }
+};
+
+struct Dgrad {
+  Shape s;
+  bool masked;        // dy comes from a ReLU output relu_y
+  size_t offset = 0;  // floats dy, relu_y and dx start past an aligned address
+  std::vector<float> dy = random_floats(s.y(), 4), w = random_kernel(s, 5),
+                     relu_y = random_floats(s.y(), 6);  // about half <= 0
+
+  std::vector<float> on_cpu() const {
+    std::vector<float> masked_dy(dy);
+    if (masked) cpu::relu_backward(masked_dy.data(), dy.data(), relu_y.data(), dy.size());
+    std::vector<float> dx(s.x()), ws(cpu::conv2d_workspace_floats(s.N, s.H, s.W, s.Cin, s.Cout));
+    cpu::conv2d_dgrad(dx.data(), masked_dy.data(), w.data(), s.N, s.H, s.W, s.Cin, s.Cout, ws.data());
+    return dx;
+  }
+  // Also checks that dy and w are left as they were.
+  std::vector<float> on_device(cudaStream_t stream, std::optional<ConvTileConfig> tile = std::nullopt) const {
+    const DeviceFloats ddy(dy, offset), dw(w, 0), dmask(relu_y, offset), ddx(unwritten(s.x()), offset),
+        ws(unwritten(cuda::conv2d_dgrad_workspace_floats(s.Cin, s.Cout)), 0);
+    const float* mask = masked ? dmask.get() : nullptr;
+    if (tile)
+      cuda::conv2d_dgrad(ddx.get(), ddy.get(), mask, dw.get(), s.N, s.H, s.W, s.Cin, s.Cout, ws.get(), *tile,
+                         stream);
+    else
+      cuda::conv2d_dgrad(ddx.get(), ddy.get(), mask, dw.get(), s.N, s.H, s.W, s.Cin, s.Cout, ws.get(), stream);
+    NST_CUDA_CHECK(cudaStreamSynchronize(stream));
+    EXPECT_EQ(ddy.download(), dy) << "conv2d_dgrad changed dy";
+    EXPECT_EQ(dw.download(), w) << "conv2d_dgrad changed w";
+    return ddx.download();
+  }
+};
+
+class CudaConv2d : public CudaTest {
+ protected:
+  void expect_fprop_matches_cpu(const Shape& s, bool bias, bool relu,
+                                std::optional<ConvTileConfig> tile = std::nullopt) {
+    expect_matches_cpu(Fprop{s, bias, relu}, tile);
+  }
+  void expect_dgrad_matches_cpu(const Shape& s, bool masked, std::optional<ConvTileConfig> tile = std::nullopt) {
+    expect_matches_cpu(Dgrad{s, masked}, tile);
+  }
+  void expect_matches_cpu(const Fprop& op, std::optional<ConvTileConfig> tile = std::nullopt) {
+    EXPECT_TRUE(matches("conv2d_fprop", op.on_device(stream_, tile), as_double(op.on_cpu()), kTol));
+  }
+  void expect_matches_cpu(const Dgrad& op, std::optional<ConvTileConfig> tile = std::nullopt) {
+    EXPECT_TRUE(matches("conv2d_dgrad", op.on_device(stream_, tile), as_double(op.on_cpu()), kTol));
+  }
+};
+
+// ---- fprop -----------------------------------------------------------------
+
+TEST_F(CudaConv2d, FpropFrom3To64ChannelsWithBiasAndReluMatchesCpu) {
+  expect_fprop_matches_cpu({1, 13, 7, 3, 64}, /*bias=*/true, /*relu=*/true);
+}
+
+TEST_F(CudaConv2d, FpropFrom64To70ChannelsMatchesCpu) {
+  expect_fprop_matches_cpu({1, 13, 7, 64, 70}, /*bias=*/true, /*relu=*/false);
+}
+
+TEST_F(CudaConv2d, FpropFrom70To3ChannelsMatchesCpu) {
+  expect_fprop_matches_cpu({1, 13, 7, 70, 3}, /*bias=*/true, /*relu=*/true);
+}
+
+TEST_F(CudaConv2d, FpropFromOneChannelMatchesCpu) {
+  expect_fprop_matches_cpu({1, 13, 7, 1, 5}, /*bias=*/true, /*relu=*/false);
+}
+
+TEST_F(CudaConv2d, FpropWithoutBiasMatchesCpu) {
+  expect_fprop_matches_cpu({2, 5, 9, 8, 12}, /*bias=*/false, /*relu=*/true);
+  expect_fprop_matches_cpu({2, 5, 9, 8, 12}, /*bias=*/false, /*relu=*/false);
+}
+
+TEST_F(CudaConv2d, FpropOnABatchMatchesCpu) {
+  expect_fprop_matches_cpu({2, 5, 9, 16, 20}, /*bias=*/true, /*relu=*/true);
+}
+
+TEST_F(CudaConv2d, FpropOnOnePixelMatchesCpu) {
+  expect_fprop_matches_cpu({1, 1, 1, 4, 4}, /*bias=*/true, /*relu=*/false);
+}
+
+TEST_F(CudaConv2d, FpropOnOneRowOrColumnMatchesCpu) {
+  expect_fprop_matches_cpu({2, 1, 9, 5, 6}, /*bias=*/true, /*relu=*/true);
+  expect_fprop_matches_cpu({2, 9, 1, 5, 6}, /*bias=*/true, /*relu=*/true);
+}
+
+// A VGG block-2-like layer: several blocks along M and Cout, long K loop.
+TEST_F(CudaConv2d, FpropOnAVggSizedLayerMatchesCpu) {
+  expect_fprop_matches_cpu({1, 20, 17, 64, 128}, /*bias=*/true, /*relu=*/true);
+}
+
+// Channels that allow float4 loads, but data 4 bytes off a 16-byte
+// boundary (a sub-allocation of an arena): the kernel must load scalars.
+TEST_F(CudaConv2d, FpropOnPointersOffA16ByteBoundaryMatchesCpu) {
+  expect_matches_cpu(Fprop{{1, 5, 7, 8, 12}, /*bias=*/true, /*relu=*/true, /*offset=*/1});
+}
+
+// ---- dgrad -----------------------------------------------------------------
+
+TEST_F(CudaConv2d, DgradFrom3To64ChannelsMatchesCpu) {
+  expect_dgrad_matches_cpu({1, 13, 7, 3, 64}, /*masked=*/false);
+}
+
+TEST_F(CudaConv2d, DgradFrom64To70ChannelsMatchesCpu) {
+  expect_dgrad_matches_cpu({1, 13, 7, 64, 70}, /*masked=*/false);
+}
+
+TEST_F(CudaConv2d, DgradFrom70To3ChannelsMatchesCpu) {
+  expect_dgrad_matches_cpu({1, 13, 7, 70, 3}, /*masked=*/false);
+}
+
+TEST_F(CudaConv2d, DgradFromOneChannelMatchesCpu) {
+  expect_dgrad_matches_cpu({1, 13, 7, 1, 5}, /*masked=*/false);
+}
+
+TEST_F(CudaConv2d, DgradWithReluMaskMatchesCpuOnMaskedDy) {
+  expect_dgrad_matches_cpu({1, 13, 7, 3, 64}, /*masked=*/true);
+  expect_dgrad_matches_cpu({1, 13, 7, 64, 70}, /*masked=*/true);
+  expect_dgrad_matches_cpu({2, 5, 9, 16, 20}, /*masked=*/true);
+}
+
+TEST_F(CudaConv2d, DgradOnPointersOffA16ByteBoundaryMatchesCpu) {
+  expect_matches_cpu(Dgrad{{1, 5, 7, 8, 12}, /*masked=*/true, /*offset=*/1});
+}
+
+TEST_F(CudaConv2d, DgradOnOneRowOrColumnMatchesCpu) {
+  expect_dgrad_matches_cpu({2, 1, 9, 5, 6}, /*masked=*/true);
+  expect_dgrad_matches_cpu({2, 9, 1, 5, 6}, /*masked=*/true);
+}
+
+TEST_F(CudaConv2d, DgradOnAVggSizedLayerMatchesCpu) {
+  expect_dgrad_matches_cpu({1, 20, 17, 128, 64}, /*masked=*/true);
+}
+
+TEST_F(CudaConv2d, DgradOnABatchMatchesCpu) {
+  expect_dgrad_matches_cpu({2, 5, 9, 16, 20}, /*masked=*/false);
+}
+
+// ---- every tile configuration, several blocks in both directions ------------
+
+class CudaConv2dTile : public CudaConv2d, public ::testing::WithParamInterface<ConvTileConfig> {};
+
+// 286 pixels and 70 (or 3) channels: partial last tiles along M and Cout
+// for every configuration, float4 and scalar loads.
+TEST_P(CudaConv2dTile, FpropMatchesCpu) {
+  expect_fprop_matches_cpu({2, 11, 13, 64, 70}, /*bias=*/true, /*relu=*/true, GetParam());
+  expect_fprop_matches_cpu({2, 11, 13, 3, 68}, /*bias=*/false, /*relu=*/false, GetParam());
+}
+
+TEST_P(CudaConv2dTile, DgradMatchesCpu) {
+  expect_dgrad_matches_cpu({2, 11, 13, 70, 64}, /*masked=*/true, GetParam());
+  expect_dgrad_matches_cpu({2, 11, 13, 3, 70}, /*masked=*/false, GetParam());
+}
+
+std::string tile_name(const ::testing::TestParamInfo<ConvTileConfig>& info) {
+  return ::testing::PrintToString(info.param);
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryConfig, CudaConv2dTile,
+                         ::testing::Values(ConvTileConfig::Large128x64, ConvTileConfig::Medium64x64,
+                                           ConvTileConfig::Small32x32),
+                         tile_name);
+
+// ---- thread order ----------------------------------------------------------
+
+// Each output is one thread's fixed sequence of FMAs, so the result must be
+// bit-identical whatever order the emulation runs threads and blocks in; a
+// missing barrier would let a thread read a tile half-written.
+TEST_F(CudaConv2d, ResultsDoNotDependOnThreadOrder) {
+  const Fprop fprop{{2, 5, 9, 12, 20}, /*bias=*/true, /*relu=*/true};
+  const Dgrad dgrad{{2, 5, 9, 3, 20}, /*masked=*/true};
+  for (ConvTileConfig tile : {ConvTileConfig::Large128x64, ConvTileConfig::Small32x32}) {
+    const auto y = fprop.on_device(stream_, tile);
+    const auto dx = dgrad.on_device(stream_, tile);
+    in_other_thread_orders([&] {
+      EXPECT_EQ(fprop.on_device(stream_, tile), y);
+      EXPECT_EQ(dgrad.on_device(stream_, tile), dx);
+    });
+  }
+}
+
+// ---- tile choice and bad arguments -----------------------------------------
+
+TEST(CudaConv2dTiles, ConfigurationsDescribeTheirTiles) {
+  const cuda::ConvTile large = cuda::conv_tile(ConvTileConfig::Large128x64);
+  EXPECT_EQ(large.block_m, 128);
+  EXPECT_EQ(large.block_n, 64);
+  EXPECT_EQ(cuda::conv_tile(ConvTileConfig::Medium64x64).block_m, 64);
+  EXPECT_EQ(cuda::conv_tile(ConvTileConfig::Small32x32).block_n, 32);
+  for (auto c : {ConvTileConfig::Large128x64, ConvTileConfig::Medium64x64, ConvTileConfig::Small32x32}) {
+    const cuda::ConvTile t = cuda::conv_tile(c);
+    EXPECT_EQ(t.block_m % t.thread_m, 0);
+    EXPECT_EQ(t.block_n % t.thread_n, 0);
+  }
+}
+
+TEST(CudaConv2dTiles, DefaultIsLargeForBigLayersAndSmallForFewPixelsOrChannels) {
+  EXPECT_EQ(cuda::default_conv_tile(1, 512, 512, 64, 64), ConvTileConfig::Large128x64);
+  EXPECT_EQ(cuda::default_conv_tile(1, 128, 128, 128, 128), ConvTileConfig::Medium64x64);
+  EXPECT_EQ(cuda::default_conv_tile(1, 8, 8, 512, 512), ConvTileConfig::Small32x32);
+  EXPECT_EQ(cuda::default_conv_tile(1, 512, 512, 64, 3), ConvTileConfig::Small32x32);
+}
+
+TEST_F(CudaConv2d, RejectsEmptyShapesAndNullPointers) {
+  DeviceBuffer<float> buf(9 * 4 * 4);
+  float* p = buf.get();
+  EXPECT_THROW(cuda::conv2d_fprop(p, p, p, nullptr, 0, 2, 2, 4, 4, false, stream_), InvalidArgument);
+  EXPECT_THROW(cuda::conv2d_fprop(nullptr, p, p, nullptr, 1, 2, 2, 4, 4, false, stream_), InvalidArgument);
+  EXPECT_THROW(cuda::conv2d_dgrad(p, p, nullptr, p, 1, 2, 2, 4, 4, nullptr, stream_), InvalidArgument);
+  EXPECT_THROW(cuda::conv2d_fprop(p, p, p, nullptr, 1, 2, 2, 4, 4, false, static_cast<ConvTileConfig>(99),
+                                  stream_),
+               InvalidArgument);
+}
+
+}  // namespace
+}  // namespace nst::test
