@@ -5,10 +5,13 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 namespace nst {
+
+struct Options;
 
 struct Shape {  // (N,H,W,C)
   int n = 1, h = 0, w = 0, c = 0;
@@ -36,6 +39,8 @@ class Backend {
   // style loss on `f`; ops afterwards use it without allocating.
   virtual void reserve_conv2d(const Shape& x, int cout) = 0;
   virtual void reserve_style_loss(const Shape& f) = 0;
+  virtual void reserve_content_loss(size_t /*n*/) {}
+  virtual void reserve_tv_loss(const Shape& /*x*/) {}
   virtual void upload(float* dst, const float* src, size_t n) = 0;
   virtual void download(float* dst, const float* src, size_t n) = 0;
   virtual void fill(float* dst, float value, size_t n) = 0;
@@ -73,8 +78,18 @@ class Backend {
 
   // Waits for queued work (a no-op on the CPU).
   virtual void synchronize() {}
+
+  // Runs the ops that `record` queues. A device backend may capture them the
+  // second time and replay the capture (a CUDA graph) from then on, so
+  // `record` must queue the same ops on the same buffers on every call.
+  virtual void run_captured(const std::function<void()>& record) { record(); }
 };
 
 std::unique_ptr<Backend> make_cpu_backend(int threads);
+// The cuda backend compiled against kernels/emu: every custom kernel runs on
+// the CPU (slowly), cuDNN/cuBLAS are absent, so options must select the
+// custom conv and Gram algorithms. Defined only in the test library
+// nst_cuda_backend_emu.
+std::unique_ptr<Backend> make_emulated_cuda_backend(const Options& options);
 
 }  // namespace nst

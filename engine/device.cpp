@@ -1,20 +1,59 @@
 #include "engine/device.hpp"
 
+#include <string>
+
 #include "nst/error.hpp"
+#if defined(NST_HAVE_CUDA)
+#include "engine/cuda_backend.hpp"
+#endif
 
 namespace nst {
+namespace {
 
-std::unique_ptr<Backend> make_backend(Device device, int threads, const LogFn& log) {
-  switch (device) {
+// Empty when a CUDA device can be used, else why not.
+std::string why_no_cuda() {
+#if defined(NST_HAVE_CUDA)
+  std::string why;
+  return cuda::device_count(&why) > 0 ? std::string() : why;
+#else
+  return "this build of nst has no CUDA backend (built without the CUDA toolkit)";
+#endif
+}
+
+std::unique_ptr<Backend> make_cuda(const Options& options, const LogFn& log) {
+#if defined(NST_HAVE_CUDA)
+  return cuda::make_backend(options, log);
+#else
+  (void)options;
+  (void)log;
+  return nullptr;
+#endif
+}
+
+}  // namespace
+
+bool cuda_available(std::string* why) {
+  const std::string reason = why_no_cuda();
+  if (why) *why = reason;
+  return reason.empty();
+}
+
+std::unique_ptr<Backend> make_backend(const Options& options, const LogFn& log) {
+  switch (options.device) {
     case Device::Cpu:
-      return make_cpu_backend(threads);
-    case Device::Cuda:
-      throw DeviceError("device 'cuda' requested, but this build of nst has no CUDA backend (use --device cpu)");
+      return make_cpu_backend(options.threads);
+    case Device::Cuda: {
+      const std::string why = why_no_cuda();
+      if (!why.empty()) throw DeviceError("device 'cuda' requested, but " + why + " (use --device cpu)");
+      return make_cuda(options, log);
+    }
     case Device::Auto:
       break;
   }
-  if (log) log("device: cpu (this build of nst has no CUDA backend)");
-  return make_cpu_backend(threads);
+  const std::string why = why_no_cuda();
+  if (why.empty()) return make_cuda(options, log);
+  if (log) log("device: cpu (" + why + ")");
+  return make_cpu_backend(options.threads);
 }
 
 }  // namespace nst

@@ -7,9 +7,9 @@
 
 namespace nst {
 
-// Auto: cuda when built with it and a device is present, else cpu, with one
-// log line saying which and why. Cuda: throws nst::DeviceError when this
-// build has no CUDA backend or no device is present.
-std::unique_ptr<Backend> make_backend(Device device, int threads, const LogFn& log);
+// Auto: cuda when this build has it and a device is present, else cpu, with
+// one log line saying which and why. Cuda: throws nst::DeviceError when
+// this build has no CUDA backend or no device is present.
+std::unique_ptr<Backend> make_backend(const Options& options, const LogFn& log);
 
 }  // namespace nst

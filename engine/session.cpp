@@ -36,6 +36,13 @@ std::vector<float> blend_weights(const Options& o, size_t styles) {
   return w;
 }
 
+// Options are checked before a device is touched.
+std::unique_ptr<Backend> validated_backend(const Options& options, const std::vector<LayerSpec>& layers,
+                                           const LogFn& log) {
+  options.validate(layers);
+  return make_backend(options, log);
+}
+
 }  // namespace
 
 struct Session::Impl : TapGradients {
@@ -89,12 +96,17 @@ struct Session::Impl : TapGradients {
 
 Session::Session(const NetworkWeights& weights, const Options& options, int height, int width, LogFn log,
                  std::vector<LayerSpec> layers)
+    : Session(weights, options, height, width, validated_backend(options, layers, log), log, layers) {}
+
+Session::Session(const NetworkWeights& weights, const Options& options, int height, int width,
+                 std::unique_ptr<Backend> backend, LogFn log, std::vector<LayerSpec> layers)
     : impl_(std::make_unique<Impl>()) {
   options.validate(layers);
+  if (!backend) throw InvalidArgument("Session: no backend given");
   Impl& s = *impl_;
   s.opt = options;
   s.log = std::move(log);
-  s.backend = make_backend(options.device, options.threads, s.log);
+  s.backend = std::move(backend);
   s.net = std::make_unique<Network>(*s.backend, weights, std::move(layers), options.pooling == Pooling::Max);
   s.shape = {1, height, width, 3};
   if (height <= 0 || width <= 0) {
@@ -110,8 +122,10 @@ Session::Session(const NetworkWeights& weights, const Options& options, int heig
   s.dx = s.alloc_zeroed(n);
   s.m = s.alloc_zeroed(n);
   s.v = s.alloc_zeroed(n);
+  s.backend->reserve_tv_loss(s.shape);
   for (const auto& name : options.content_layers) {
     const int l = s.net->index_of(name);
+    s.backend->reserve_content_loss(s.fwd.shapes[l].size());
     s.content.push_back({l, s.alloc_zeroed(s.fwd.shapes[l].size())});
   }
   for (const auto& name : options.style_layers) {
@@ -216,9 +230,11 @@ Losses Session::evaluate() {
   Impl& s = *impl_;
   if (!s.content.empty() && !s.have_content) throw InvalidArgument("set_content() must come before evaluate()");
   if (!s.style.empty() && !s.have_style) throw InvalidArgument("set_styles() must come before evaluate()");
-  s.net->forward(s.x, s.fwd);
-  s.net->backward(s.dx, s.x, s.fwd, s);
-  s.backend->tv_loss(s.loss_slots + s.content.size() + s.style.size(), s.dx, s.x, s.shape, s.opt.tv_weight);
+  s.backend->run_captured([&s] {
+    s.net->forward(s.x, s.fwd);
+    s.net->backward(s.dx, s.x, s.fwd, s);
+    s.backend->tv_loss(s.loss_slots + s.content.size() + s.style.size(), s.dx, s.x, s.shape, s.opt.tv_weight);
+  });
   s.backend->download(s.host_losses.data(), s.loss_slots, s.host_losses.size());
 
   Losses l;

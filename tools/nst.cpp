@@ -18,7 +18,8 @@ namespace {
 const char* kDefaultWeightsName = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5";
 
 struct CliOptions {
-  std::string content, output, weights, log_json, device = "auto", init = "random", pooling = "max";
+  std::string content, output, weights, log_json, device = "auto", init = "random", pooling = "max",
+              conv_algo = "cudnn", gram_algo = "cublas";
   std::vector<std::string> styles;
   std::vector<float> blend;
   int print_every = 10, save_every = 0;
@@ -112,6 +113,9 @@ void add_flags(CLI::App& app, CliOptions& c) {
   app.add_option("--print-every", c.print_every, "Progress line every N iterations (0: never)")->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--save-every", c.save_every, "Also save OUTPUT_<iter>.ext every N iterations (0: never)")->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--device", c.device, "auto: CUDA when available, else CPU")->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app.add_option("--conv-algo", c.conv_algo, "CUDA convolutions: cuDNN, or nst's implicit-GEMM kernels")->capture_default_str()->check(CLI::IsMember({"cudnn", "custom"}));
+  app.add_option("--gram-algo", c.gram_algo, "CUDA Gram matrices and style gradients: cuBLAS, or nst's tiled kernels")->capture_default_str()->check(CLI::IsMember({"cublas", "custom"}));
+  app.add_flag("--tf32", o.allow_tf32, "Let cuDNN/cuBLAS use TF32 tensor cores (faster, ~1e-3 relative error)");
   app.add_option("--log-json", c.log_json, "Write one JSON object per iteration to this file");
   app.add_option("--threads", o.threads, "CPU threads (0: all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
 }
@@ -121,6 +125,8 @@ nst::Options finish_options(CliOptions& c) {
   o.init = c.init == "content" ? nst::Init::Content : nst::Init::Random;
   o.pooling = c.pooling == "avg" ? nst::Pooling::Avg : nst::Pooling::Max;
   o.device = c.device == "cpu" ? nst::Device::Cpu : c.device == "cuda" ? nst::Device::Cuda : nst::Device::Auto;
+  o.conv_algo = c.conv_algo == "custom" ? nst::ConvAlgo::Custom : nst::ConvAlgo::Cudnn;
+  o.gram_algo = c.gram_algo == "custom" ? nst::GramAlgo::Custom : nst::GramAlgo::Cublas;
   o.style_blend_weights = c.blend;
   if (!c.blend.empty() && c.blend.size() != c.styles.size()) {
     throw nst::InvalidArgument("--style-blend-weights: got " + std::to_string(c.blend.size()) + " weights for " +

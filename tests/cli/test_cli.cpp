@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nst/image.hpp"
+#include "nst/nst.hpp"
 #include "tests/run_command.hpp"
 
 namespace fs = std::filesystem;
@@ -122,12 +123,30 @@ TEST_F(CliTest, BlendWeightCountMustMatchStyles) {
   expect_failure_naming(run(base_args() + " --weights random --style-blend-weights 1,2"), "--style-blend-weights");
 }
 
+// Here (no GPU) --device cuda must fail cleanly, saying why; on a machine
+// with a GPU it must run.
+TEST_F(CliTest, DeviceCudaRunsOrSaysWhyNot) {
+  const Result r = run(base_args() + " --weights random --device cuda --conv-algo custom --gram-algo custom");
+  std::string why;
+  if (nst::cuda_available(&why)) {
+    EXPECT_EQ(r.code, 0) << r.output;
+  } else {
+    expect_failure_naming(r, "cuda");
+    EXPECT_NE(r.output.find(why), std::string::npos) << r.output;
+  }
+}
+
+TEST_F(CliTest, UnknownConvAlgoIsNamed) {
+  expect_failure_naming(run(base_args() + " --weights random --conv-algo winograd"), "--conv-algo");
+}
+
 TEST_F(CliTest, HelpListsTheFlags) {
   const Result r = run("--help");
   EXPECT_EQ(r.code, 0);
   for (const char* flag : {"--content", "--style", "--output", "--weights", "--image-size", "--iterations",
                            "--content-weight", "--style-weight", "--tv-weight", "--learning-rate", "--init",
-                           "--seed", "--print-every", "--save-every", "--device", "--log-json", "--threads"}) {
+                           "--seed", "--print-every", "--save-every", "--device", "--log-json", "--threads",
+                           "--conv-algo", "--gram-algo", "--tf32"}) {
     EXPECT_NE(r.output.find(flag), std::string::npos) << flag;
   }
 }

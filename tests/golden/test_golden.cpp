@@ -9,7 +9,8 @@
 //
 // Scenarios (groups under /golden): max pooling with one style image, max
 // pooling with two style images blended 0.7/0.3, avg pooling with one.
-// Each is run on every backend in kBackends.
+// Each is run on every backend in kBackends: cpu, and the cuda backend with
+// its custom kernels executed by kernels/emu.
 //
 // Tolerances, relative L2 (||engine - golden|| / ||golden||):
 //   activations, content target, blended style Grams   1e-5
@@ -33,6 +34,7 @@
 #include <tuple>
 #include <vector>
 
+#include "engine/backend.hpp"
 #include "nst/nst.hpp"
 #include "weights/hdf5.hpp"
 
@@ -179,14 +181,13 @@ std::vector<double> as_vector(const nst::Losses& l) { return {l.content, l.style
 // ---- the backends under test ------------------------------------------------
 
 struct BackendCase {
-  const char* name;     // also the expected Session::backend_name()
+  const char* name;  // Session::backend_name() starts with it
   nst::Device device;
+  bool emulated_cuda;  // the cuda backend on kernels/emu (custom kernels)
 };
 void PrintTo(const BackendCase& b, std::ostream* os) { *os << b.name; }
 
-// The emulated cuda backend (kernels/emu) joins this list when it exists,
-// e.g. {"cuda", nst::Device::Cuda} in an emulation build.
-const BackendCase kBackends[] = {{"cpu", nst::Device::Cpu}};
+const BackendCase kBackends[] = {{"cpu", nst::Device::Cpu, false}, {"cuda", nst::Device::Cuda, true}};
 const char* const kScenarios[] = {"max_one_style", "max_two_styles", "avg_one_style"};
 
 using GoldenParam = std::tuple<BackendCase, const char*>;
@@ -203,9 +204,18 @@ class GoldenTest : public ::testing::TestWithParam<GoldenParam> {
 
   // A session with the golden targets and the image at x0.
   std::unique_ptr<nst::Session> session_at_x0() const {
-    auto s = std::make_unique<nst::Session>(weights_, golden_.options, golden_.height, golden_.width, nst::LogFn{},
-                                            nst::vgg16_layers(kWidthDivisor));
-    EXPECT_EQ(s->backend_name(), backend().name);
+    std::unique_ptr<nst::Session> s;
+    if (backend().emulated_cuda) {
+      nst::Options o = golden_.options;
+      o.conv_algo = nst::ConvAlgo::Custom;
+      o.gram_algo = nst::GramAlgo::Custom;
+      s = std::make_unique<nst::Session>(weights_, o, golden_.height, golden_.width, nst::make_emulated_cuda_backend(o),
+                                         nst::LogFn{}, nst::vgg16_layers(kWidthDivisor));
+    } else {
+      s = std::make_unique<nst::Session>(weights_, golden_.options, golden_.height, golden_.width, nst::LogFn{},
+                                         nst::vgg16_layers(kWidthDivisor));
+    }
+    EXPECT_EQ(s->backend_name().rfind(backend().name, 0), 0u) << s->backend_name();
     s->set_content(golden_.content);
     s->set_styles(golden_.styles);
     s->set_image(golden_.x0);

@@ -23,9 +23,16 @@ namespace nst {
 
 const char* version();
 
+// Whether Device::Cuda can be used here (this build has the cuda backend
+// and a device is present); if not, `why` says why.
+bool cuda_available(std::string* why = nullptr);
+
 enum class Device { Auto, Cpu, Cuda };
 enum class Init { Content, Random };
 enum class Pooling { Max, Avg };
+// Algorithms of the cuda backend (the cpu backend has one of each).
+enum class ConvAlgo { Cudnn, Custom };  // cuDNN, or nst's implicit-GEMM kernels
+enum class GramAlgo { Cublas, Custom };  // cuBLAS SYRK/GEMM, or nst's tiled kernels
 
 struct Options {
   // Longest side of the stylised image; the content image is scaled to it
@@ -47,6 +54,10 @@ struct Options {
   std::vector<float> style_blend_weights;
   Device device = Device::Auto;
   int threads = 0;  // CPU threads; 0 = all cores
+  ConvAlgo conv_algo = ConvAlgo::Cudnn;
+  GramAlgo gram_algo = GramAlgo::Cublas;
+  // Let cuDNN/cuBLAS use TF32 tensor cores (faster, ~1e-3 relative error).
+  bool allow_tf32 = false;
 
   // Throws nst::InvalidArgument naming the first bad option.
   void validate(const std::vector<LayerSpec>& layers) const;
@@ -67,11 +78,17 @@ struct IterationStats {
 using ProgressFn = std::function<void(const IterationStats&)>;
 using LogFn = std::function<void(const std::string&)>;
 
+class Backend;
+
 class Session {
  public:
   // Plans every buffer for a (height, width) image on the chosen device.
   Session(const NetworkWeights& weights, const Options& options, int height, int width, LogFn log = {},
           std::vector<LayerSpec> layers = vgg16_layers());
+  // The same on a backend the caller made (tests run the emulated cuda
+  // backend this way); options.device is then ignored.
+  Session(const NetworkWeights& weights, const Options& options, int height, int width,
+          std::unique_ptr<Backend> backend, LogFn log = {}, std::vector<LayerSpec> layers = vgg16_layers());
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;

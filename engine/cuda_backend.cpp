@@ -1,0 +1,391 @@
+// The cuda backend: the op interface on one device and one stream. Memory
+// comes from an arena filled while planning; scratch for conv and the
+// losses is sized by the reserve_* calls; the evaluation is captured in a
+// CUDA graph on its second run and replayed after that. Conv and Gram have
+// a vendor algorithm (cuDNN, cuBLAS) and a custom one (kernels/cuda);
+// everything else is a custom kernel.
+#include "engine/cuda_backend.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "kernels/cuda/conv2d.hpp"
+#include "kernels/cuda/elementwise.hpp"
+#include "kernels/cuda/losses.hpp"
+#include "nst/error.hpp"
+#if defined(NST_HAVE_CUDA_VENDOR)
+#include "kernels/cuda/vendor/cublas_ops.hpp"
+#include "kernels/cuda/vendor/cudnn_conv.hpp"
+#endif
+// cuDNN is used only by the device build, and only when it was found.
+#if defined(NST_HAVE_CUDA_VENDOR) && defined(NST_HAVE_CUDNN) && NST_HAVE_CUDNN
+#define NST_BACKEND_CUDNN 1
+#else
+#define NST_BACKEND_CUDNN 0
+#endif
+
+NST_CUDA_BEGIN
+namespace {
+
+// A bump allocator over device chunks with the Backend's mark/release stack
+// discipline. Positions count bytes over all chunks ever opened, so a mark
+// is one number. On a GPU chunks are large (few cudaMalloc calls, all at
+// planning time); under emulation every allocation gets its own chunk so
+// that the emulator's guard regions sit right after each buffer.
+class DeviceArena {
+ public:
+  ~DeviceArena() {
+    for (const Chunk& c : chunks_) cudaFree(c.ptr);
+  }
+
+  void* allocate(size_t bytes) {
+    bytes = round_up(std::max<size_t>(bytes, 1), kAlign);
+    if (chunks_.empty() || chunks_.back().used + bytes > chunks_.back().size) open_chunk(bytes);
+    Chunk& c = chunks_.back();
+    void* p = static_cast<char*>(c.ptr) + c.used;
+    c.used += bytes;
+    return p;
+  }
+  size_t mark() const { return chunks_.empty() ? 0 : chunks_.back().base + chunks_.back().used; }
+  void release(size_t mark) {
+    while (!chunks_.empty() && chunks_.back().base >= mark && chunks_.size() > 1) {
+      NST_CUDA_CHECK(cudaFree(chunks_.back().ptr));
+      chunks_.pop_back();
+    }
+    if (!chunks_.empty()) chunks_.back().used = mark > chunks_.back().base ? mark - chunks_.back().base : 0;
+  }
+
+ private:
+  struct Chunk {
+    void* ptr;
+    size_t size, used, base;
+  };
+  static constexpr size_t kAlign = 256;
+#if defined(NST_EMU)
+  static constexpr size_t kChunkBytes = 0;
+#else
+  static constexpr size_t kChunkBytes = size_t{64} << 20;
+#endif
+  static size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
+  void open_chunk(size_t bytes) {
+    Chunk c{nullptr, std::max(bytes, kChunkBytes), 0, chunks_.empty() ? 0 : chunks_.back().base + chunks_.back().size};
+    NST_CUDA_CHECK(cudaMalloc(&c.ptr, c.size));
+    chunks_.push_back(c);
+  }
+
+  std::vector<Chunk> chunks_;
+};
+
+// Device scratch that only grows, and only in reserve_* / planning calls.
+template <typename T>
+class Scratch {
+ public:
+  ~Scratch() { cudaFree(ptr_); }
+  void reserve(size_t n) {
+    if (n <= n_) return;
+    if (ptr_ != nullptr) NST_CUDA_CHECK(cudaFree(ptr_));
+    ptr_ = nullptr;
+    NST_CUDA_CHECK(cudaMalloc(&ptr_, n * sizeof(T)));
+    n_ = n;
+  }
+  T* get(size_t n, const char* what) const {
+    if (n > n_) throw Error(std::string("cuda backend: ") + what + " scratch was not reserved while planning");
+    return ptr_;
+  }
+
+ private:
+  T* ptr_ = nullptr;
+  size_t n_ = 0;
+};
+
+const char* conv_algo_name(ConvAlgo a) { return a == ConvAlgo::Cudnn ? "cudnn" : "custom"; }
+const char* gram_algo_name(GramAlgo a) { return a == GramAlgo::Cublas ? "cublas" : "custom"; }
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(const Options& o) : conv_algo_(o.conv_algo), gram_algo_(o.gram_algo) {
+#if !defined(NST_HAVE_CUDA_VENDOR)
+    if (conv_algo_ == ConvAlgo::Cudnn || gram_algo_ == GramAlgo::Cublas) {
+      throw DeviceError(std::string("this cuda backend (") + build_name() +
+                        ") has no cuDNN/cuBLAS; use conv algo 'custom' and gram algo 'custom'");
+    }
+#elif !NST_BACKEND_CUDNN
+    if (conv_algo_ == ConvAlgo::Cudnn) {
+      throw DeviceError("this build of nst found no cuDNN; use --conv-algo custom (or install cuDNN and rebuild)");
+    }
+#endif
+    NST_CUDA_CHECK(cudaSetDevice(0));
+    NST_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    NST_CUDA_CHECK(cudaMalloc(&step_, sizeof(int)));
+    NST_CUDA_CHECK(cudaMallocHost(&host_step_, sizeof(int)));
+#if defined(NST_HAVE_CUDA_VENDOR)
+#if NST_BACKEND_CUDNN
+    if (conv_algo_ == ConvAlgo::Cudnn) {
+      CudnnConvOptions co;
+      co.allow_tf32 = o.allow_tf32;
+      cudnn_ = std::make_unique<CudnnConv>(stream_, co);
+    }
+#endif
+    if (gram_algo_ == GramAlgo::Cublas) {
+      CublasOptions bo;
+      bo.allow_tf32 = o.allow_tf32;
+      cublas_ = std::make_unique<CublasOps>(stream_, bo);
+    }
+#else
+    (void)o;
+#endif
+  }
+
+  ~CudaBackend() override {
+    // Destructors must not throw: statuses here are deliberately ignored.
+#if !defined(NST_EMU)
+    if (graph_exec_ != nullptr) cudaGraphExecDestroy(graph_exec_);
+#endif
+    cudaStreamSynchronize(stream_);
+    cudaFreeHost(host_step_);
+    cudaFree(step_);
+    cudaStreamDestroy(stream_);
+  }
+
+  std::string name() const override {
+    return std::string("cuda (") + build_name() + ", conv " + conv_algo_name(conv_algo_) + ", gram " +
+           gram_algo_name(gram_algo_) + ")";
+  }
+
+  // ---- memory ------------------------------------------------------------------
+  float* allocate(size_t floats) override { return static_cast<float*>(arena_.allocate(floats * sizeof(float))); }
+  size_t mark() const override { return arena_.mark(); }
+  void release(size_t mark) override {
+    synchronize();  // queued work may still read what is being released
+    arena_.release(mark);
+  }
+  void reserve_conv2d(const Shape& x, int cout) override {
+    conv_ws_.reserve(conv2d_dgrad_workspace_floats(x.c, cout));
+    // Every conv output may be a style tap, of the image or of a style image.
+    gram_ws_.reserve(gram_workspace_floats(x.n, x.h * x.w, cout));
+  }
+  void reserve_style_loss(const Shape& f) override {
+    loss_ws_.reserve(style_loss_workspace_floats(f.n, f.h * f.w, f.c));
+  }
+  void reserve_content_loss(size_t n) override { loss_ws_.reserve(content_loss_workspace_floats(n)); }
+  void reserve_tv_loss(const Shape& x) override { loss_ws_.reserve(tv_loss_workspace_floats(x.n, x.h, x.w, x.c)); }
+
+  void upload(float* dst, const float* src, size_t n) override {
+    NST_CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyHostToDevice, stream_));
+    synchronize();  // the caller may reuse `src` as soon as this returns
+  }
+  void download(float* dst, const float* src, size_t n) override {
+    NST_CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToHost, stream_));
+    synchronize();
+  }
+  void fill(float* dst, float value, size_t n) override {
+    if (value == 0.f && !std::signbit(value)) {
+      NST_CUDA_CHECK(cudaMemsetAsync(dst, 0, n * sizeof(float), stream_));
+    } else {  // planning time only: the engine fills nothing else in the loop
+      const std::vector<float> host(n, value);
+      upload(dst, host.data(), n);
+    }
+  }
+
+  // ---- network ops ---------------------------------------------------------------
+  void conv2d_fprop(float* y, const float* x, const Shape& xs, const float* w, const float* b, int cout,
+                    bool relu) override {
+#if NST_BACKEND_CUDNN
+    if (cudnn_) return cudnn_->fprop(cudnn_plan(xs, cout, w, b), y, x, relu);
+#endif
+    cuda::conv2d_fprop(y, x, w, b, xs.n, xs.h, xs.w, xs.c, cout, relu, stream_);
+  }
+  void conv2d_dgrad(float* dx, float* dy, const float* relu_y, const Shape& xs, const float* w,
+                    int cout) override {
+#if NST_BACKEND_CUDNN
+    if (cudnn_) {
+      if (relu_y) relu_backward(dy, dy, relu_y, xs.pixels() * cout, stream_);
+      return cudnn_->dgrad(cudnn_plan(xs, cout, w, nullptr), dx, dy);
+    }
+#endif
+    cuda::conv2d_dgrad(dx, dy, relu_y, w, xs.n, xs.h, xs.w, xs.c, cout,
+                       conv_ws_.get(conv2d_dgrad_workspace_floats(xs.c, cout), "conv2d"), stream_);
+  }
+  void pool2x2_forward(float* y, const float* x, const Shape& xs, bool max) override {
+    if (max) {
+      maxpool2x2_forward(y, x, xs.n, xs.h, xs.w, xs.c, stream_);
+    } else {
+      avgpool2x2_forward(y, x, xs.n, xs.h, xs.w, xs.c, stream_);
+    }
+  }
+  void pool2x2_backward(float* dx, const float* dy, const float* x, const Shape& xs, bool max) override {
+    if (max) {
+      maxpool2x2_backward(dx, dy, x, xs.n, xs.h, xs.w, xs.c, stream_);
+    } else {
+      avgpool2x2_backward(dx, dy, xs.n, xs.h, xs.w, xs.c, stream_);
+    }
+  }
+
+  // ---- losses --------------------------------------------------------------------
+  void gram(float* G, const float* F, const Shape& fs) override {
+#if defined(NST_HAVE_CUDA_VENDOR)
+    if (cublas_) return cublas_->gram(G, F, fs.n, fs.h * fs.w, fs.c, GramMethod::Syrk);
+#endif
+    const int hw = fs.h * fs.w;
+    cuda::gram(G, F, fs.n, hw, fs.c, gram_ws_.get(gram_workspace_floats(fs.n, hw, fs.c), "gram"), stream_);
+  }
+  void content_loss(float* loss, float* dF, const float* F, const float* P, size_t n, float weight) override {
+    cuda::content_loss(loss, dF, F, P, n, weight, loss_ws_.get(content_loss_workspace_floats(n), "content loss"),
+                       stream_);
+  }
+  void style_loss(float* loss, float* dF, const float* F, const float* G, const float* A, const Shape& fs,
+                  float weight) override {
+    const int hw = fs.h * fs.w;
+    float* ws = loss_ws_.get(style_loss_workspace_floats(fs.n, hw, fs.c), "style loss");
+#if defined(NST_HAVE_CUDA_VENDOR)
+    if (cublas_) {
+      // D = G - A goes first in the workspace, the loss partials after it.
+      float* D = ws;
+      style_loss_diff(loss, D, G, A, fs.n, fs.c, weight, ws + static_cast<size_t>(fs.n) * fs.c * fs.c, stream_);
+      return cublas_->style_gradient_product(dF, F, D, fs.n, hw, fs.c, style_gradient_scale(fs.n, hw, fs.c, weight));
+    }
+#endif
+    cuda::style_loss(loss, dF, F, G, A, fs.n, hw, fs.c, weight, ws, stream_);
+  }
+  void tv_loss(float* loss, float* dx, const float* x, const Shape& xs, float weight) override {
+    cuda::tv_loss(loss, dx, x, xs.n, xs.h, xs.w, xs.c, weight,
+                  loss_ws_.get(tv_loss_workspace_floats(xs.n, xs.h, xs.w, xs.c), "tv loss"), stream_);
+  }
+
+  // ---- optimiser and pixels ---------------------------------------------------------
+  void adam_step(float* x, float* m, float* v, const float* g, size_t n, const AdamSettings& s, int t) override {
+    // The step number goes through device memory so that the kernel's
+    // arguments stay the same from step to step.
+    *host_step_ = t;
+    NST_CUDA_CHECK(cudaMemcpyAsync(step_, host_step_, sizeof(int), cudaMemcpyHostToDevice, stream_));
+    cuda::adam_step(x, m, v, g, n, AdamParams{s.lr, s.beta1, s.beta2, s.eps}, step_, stream_);
+    // host_step_ is rewritten next step; the copy must have happened by then.
+    synchronize();
+  }
+  void preprocess(float* x, const uint8_t* rgb, size_t pixels) override {
+    bytes_.reserve(pixels * 3);
+    uint8_t* d = bytes_.get(pixels * 3, "pixel");
+    NST_CUDA_CHECK(cudaMemcpyAsync(d, rgb, pixels * 3, cudaMemcpyHostToDevice, stream_));
+    cuda::preprocess(x, d, pixels, stream_);
+    synchronize();
+  }
+  void deprocess(uint8_t* rgb, const float* x, size_t pixels) override {
+    bytes_.reserve(pixels * 3);
+    uint8_t* d = bytes_.get(pixels * 3, "pixel");
+    cuda::deprocess(d, x, pixels, stream_);
+    NST_CUDA_CHECK(cudaMemcpyAsync(rgb, d, pixels * 3, cudaMemcpyDeviceToHost, stream_));
+    synchronize();
+  }
+
+  void synchronize() override { NST_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+
+  void run_captured(const std::function<void()>& record) override {
+#if defined(NST_EMU)
+    record();  // the emulator has no graphs; it runs every launch eagerly
+#else
+    // The first run is eager: cuDNN/cuBLAS settle their lazy set-up there,
+    // which must not happen inside a capture.
+    if (runs_++ == 0) return record();
+    if (graph_exec_ == nullptr) {
+      cudaGraph_t graph = nullptr;
+      NST_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+      try {
+        record();
+      } catch (...) {
+        cudaStreamEndCapture(stream_, &graph);
+        if (graph != nullptr) cudaGraphDestroy(graph);
+        throw;
+      }
+      NST_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
+      const cudaError_t status = cudaGraphInstantiate(&graph_exec_, graph, 0);
+      cudaGraphDestroy(graph);
+      NST_CUDA_CHECK(status);
+    }
+    NST_CUDA_CHECK(cudaGraphLaunch(graph_exec_, stream_));
+#endif
+  }
+
+ private:
+  static const char* build_name() {
+#if defined(NST_EMU)
+    return "emulated on the CPU";
+#else
+    return "device 0";
+#endif
+  }
+
+#if NST_BACKEND_CUDNN
+  // The cuDNN plan of a layer: made at the layer's first call (set_content
+  // runs every layer eagerly before any capture), found after that. The
+  // plan keeps its own transposed copy of the frozen weights; dgrad looks
+  // the plan up by shape and weights, as it has no bias to hand.
+  int cudnn_plan(const Shape& xs, int cout, const float* w, const float* b) {
+    const auto key = std::make_tuple(xs.n, xs.h, xs.w, xs.c, cout, w);
+    const auto found = cudnn_plans_.find(key);
+    if (found != cudnn_plans_.end()) return found->second;
+    const int id = cudnn_->plan(ConvShape{xs.n, xs.h, xs.w, xs.c, cout}, w, b);
+    cudnn_->allocate_workspace();  // grows to the largest plan's need
+    cudnn_plans_.emplace(key, id);
+    return id;
+  }
+#endif
+
+  ConvAlgo conv_algo_;
+  GramAlgo gram_algo_;
+  cudaStream_t stream_ = nullptr;
+  int* step_ = nullptr;       // device: Adam's step number
+  int* host_step_ = nullptr;  // pinned staging for it
+  DeviceArena arena_;
+  Scratch<float> conv_ws_, gram_ws_, loss_ws_;
+  Scratch<uint8_t> bytes_;
+#if NST_BACKEND_CUDNN
+  std::unique_ptr<CudnnConv> cudnn_;
+  std::map<std::tuple<int, int, int, int, int, const float*>, int> cudnn_plans_;
+#endif
+#if defined(NST_HAVE_CUDA_VENDOR)
+  std::unique_ptr<CublasOps> cublas_;
+#endif
+#if !defined(NST_EMU)
+  int runs_ = 0;
+  cudaGraphExec_t graph_exec_ = nullptr;
+#endif
+};
+
+}  // namespace
+
+int device_count(std::string* why) {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) {
+    if (why) *why = std::string("no CUDA device is usable (cudaGetDeviceCount: ") + cudaGetErrorName(status) + ": " +
+                    cudaGetErrorString(status) + ")";
+    cudaGetLastError();  // clear it, so later calls do not report it again
+    return 0;
+  }
+  if (count == 0 && why) *why = "no CUDA device is present";
+  return count;
+}
+
+std::unique_ptr<Backend> make_backend(const Options& options, const LogFn& log) {
+  std::string why;
+  if (device_count(&why) == 0) throw DeviceError("cuda backend: " + why);
+  auto backend = std::make_unique<CudaBackend>(options);
+  if (log) log("device: " + backend->name());
+  return backend;
+}
+
+NST_CUDA_END
+
+#if defined(NST_EMU)
+namespace nst {
+std::unique_ptr<Backend> make_emulated_cuda_backend(const Options& options) {
+  return std::make_unique<cuda::CudaBackend>(options);
+}
+}  // namespace nst
+#endif

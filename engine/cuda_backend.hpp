@@ -1,0 +1,23 @@
+// The cuda backend: the engine's op interface on an NVIDIA GPU, custom
+// kernels (kernels/cuda) with cuDNN/cuBLAS alternatives (kernels/cuda/vendor).
+// Built twice: with nvcc's runtime inside libnst (nst::cuda::gpu) and
+// against kernels/emu for tests (nst::cuda::emu, custom algorithms only).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "engine/backend.hpp"
+#include "kernels/cuda/common.cuh"
+#include "nst/nst.hpp"
+
+NST_CUDA_BEGIN
+
+// The number of CUDA devices, or 0 with `why` set when there is none (or
+// the driver cannot be used).
+int device_count(std::string* why);
+
+// A backend on device 0. Throws nst::DeviceError when no device is present
+// or an algorithm the options ask for is not available in this build.
+std::unique_ptr<Backend> make_backend(const Options& options, const LogFn& log);
+
+NST_CUDA_END
