@@ -41,7 +41,7 @@ double iteration_flops(const std::vector<nst::LayerSpec>& layers, int last, int 
   return flops;
 }
 
-void BM_Iteration(benchmark::State& state, const BenchConfig& cfg, const nst::NetworkWeights* weights) {
+void run_iterations(benchmark::State& state, const BenchConfig& cfg, const nst::NetworkWeights* weights) {
   const int size = static_cast<int>(state.range(0));
   nst::Options opt;
   opt.device = cfg.device;
@@ -63,6 +63,16 @@ void BM_Iteration(benchmark::State& state, const BenchConfig& cfg, const nst::Ne
   state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["px"] = size;
   state.SetLabel(session.backend_name());
+}
+
+// A failure (no device, bad flag, out of memory) is reported as the
+// benchmark's error, in the table and the JSON, instead of aborting.
+void BM_Iteration(benchmark::State& state, const BenchConfig& cfg, const nst::NetworkWeights* weights) {
+  try {
+    run_iterations(state, cfg, weights);
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+  }
 }
 
 // Takes our flags out of argv before Google Benchmark sees them.

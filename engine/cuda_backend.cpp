@@ -87,12 +87,14 @@ template <typename T>
 class Scratch {
  public:
   ~Scratch() { cudaFree(ptr_); }
-  void reserve(size_t n) {
-    if (n <= n_) return;
+  // Returns whether the buffer moved.
+  bool reserve(size_t n) {
+    if (n <= n_) return false;
     if (ptr_ != nullptr) NST_CUDA_CHECK(cudaFree(ptr_));
     ptr_ = nullptr;
     NST_CUDA_CHECK(cudaMalloc(&ptr_, n * sizeof(T)));
     n_ = n;
+    return true;
   }
   T* get(size_t n, const char* what) const {
     if (n > n_) throw Error(std::string("cuda backend: ") + what + " scratch was not reserved while planning");
@@ -166,15 +168,17 @@ class CudaBackend final : public Backend {
     arena_.release(mark);
   }
   void reserve_conv2d(const Shape& x, int cout) override {
-    conv_ws_.reserve(conv2d_dgrad_workspace_floats(x.c, cout));
+    moved(conv_ws_.reserve(conv2d_dgrad_workspace_floats(x.c, cout)));
     // Every conv output may be a style tap, of the image or of a style image.
-    gram_ws_.reserve(gram_workspace_floats(x.n, x.h * x.w, cout));
+    moved(gram_ws_.reserve(gram_workspace_floats(x.n, x.h * x.w, cout)));
   }
   void reserve_style_loss(const Shape& f) override {
-    loss_ws_.reserve(style_loss_workspace_floats(f.n, f.h * f.w, f.c));
+    moved(loss_ws_.reserve(style_loss_workspace_floats(f.n, f.h * f.w, f.c)));
   }
-  void reserve_content_loss(size_t n) override { loss_ws_.reserve(content_loss_workspace_floats(n)); }
-  void reserve_tv_loss(const Shape& x) override { loss_ws_.reserve(tv_loss_workspace_floats(x.n, x.h, x.w, x.c)); }
+  void reserve_content_loss(size_t n) override { moved(loss_ws_.reserve(content_loss_workspace_floats(n))); }
+  void reserve_tv_loss(const Shape& x) override {
+    moved(loss_ws_.reserve(tv_loss_workspace_floats(x.n, x.h, x.w, x.c)));
+  }
 
   void upload(float* dst, const float* src, size_t n) override {
     NST_CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyHostToDevice, stream_));
@@ -312,6 +316,20 @@ class CudaBackend final : public Backend {
   }
 
  private:
+  // A scratch buffer that moves (e.g. set_styles() with a larger style
+  // image after the capture) would leave the graph pointing at freed
+  // memory: the capture is dropped and made again.
+  void moved(bool buffer_moved) {
+#if !defined(NST_EMU)
+    if (!buffer_moved || graph_exec_ == nullptr) return;
+    NST_CUDA_CHECK(cudaGraphExecDestroy(graph_exec_));
+    graph_exec_ = nullptr;
+    runs_ = 0;
+#else
+    (void)buffer_moved;
+#endif
+  }
+
   static const char* build_name() {
 #if defined(NST_EMU)
     return "emulated on the CPU";
@@ -331,6 +349,7 @@ class CudaBackend final : public Backend {
     if (found != cudnn_plans_.end()) return found->second;
     const int id = cudnn_->plan(ConvShape{xs.n, xs.h, xs.w, xs.c, cout}, w, b);
     cudnn_->allocate_workspace();  // grows to the largest plan's need
+    moved(true);
     cudnn_plans_.emplace(key, id);
     return id;
   }

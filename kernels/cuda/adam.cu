@@ -16,25 +16,14 @@
 // keep nvcc from contracting differently and -use_fast_math from
 // approximating the division and the square root.
 //
-// float4 access as in relu.cu: a scalar head until all four pointers are
-// 16-byte aligned, float4s, a scalar tail; all scalar when they never align.
-#include <algorithm>
-#include <initializer_list>
-
+// float4 access as in relu.cu (kernels/cuda/vector_access.cuh): a scalar
+// head until all four pointers are 16-byte aligned, float4s, a scalar tail;
+// all scalar when they never align.
 #include "kernels/cuda/elementwise.hpp"
+#include "kernels/cuda/vector_access.cuh"
 
 NST_CUDA_BEGIN
 namespace {
-
-constexpr unsigned kThreads = 256;
-// Enough blocks to fill any current GPU several times over; past that,
-// threads loop instead.
-constexpr size_t kMaxBlocks = 4096;
-
-// [0, head) scalar, [head, head + 4*vecs) as float4, the rest scalar.
-struct Float4Split {
-  size_t head, vecs;
-};
 
 // Everything one element's update needs, formed once per thread.
 struct AdamCoefficients {
@@ -83,7 +72,7 @@ __device__ __forceinline__ void adam_at(T* __restrict__ x, T* __restrict__ m, T*
 
 __global__ void adam_step_kernel(float* __restrict__ x, float* __restrict__ m,
                                  float* __restrict__ v, const float* __restrict__ g, size_t n,
-                                 AdamParams p, const int* __restrict__ t, Float4Split s) {
+                                 AdamParams p, const int* __restrict__ t, vec::Split s) {
   // Two double-precision pows per block rather than per thread: the kernel
   // is memory-bound and each thread handles only a few elements.
   NST_SHARED(float[2], corrections);
@@ -96,41 +85,23 @@ __global__ void adam_step_kernel(float* __restrict__ x, float* __restrict__ m,
   const AdamCoefficients k{p.lr,           p.beta1,        p.beta2,        p.eps,
                            1.f - p.beta1,  1.f - p.beta2,  corrections[0], corrections[1]};
 
-  const size_t first = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  const size_t stride = static_cast<size_t>(gridDim.x) * blockDim.x;
   float4* x4 = reinterpret_cast<float4*>(x + s.head);
   float4* m4 = reinterpret_cast<float4*>(m + s.head);
   float4* v4 = reinterpret_cast<float4*>(v + s.head);
   const float4* g4 = reinterpret_cast<const float4*>(g + s.head);
-  for (size_t i = first; i < s.vecs; i += stride) adam_at(x4, m4, v4, g4, i, k);
-  for (size_t i = first; i < s.head; i += stride) adam_at(x, m, v, g, i, k);
-  for (size_t i = s.head + 4 * s.vecs + first; i < n; i += stride) adam_at(x, m, v, g, i, k);
-}
-
-// ---- kernel launchers ------------------------------------------------------------
-
-Float4Split float4_split(size_t n, std::initializer_list<const void*> ptrs) {
-  const uintptr_t offset = reinterpret_cast<uintptr_t>(*ptrs.begin()) % 16;
-  for (const void* p : ptrs)
-    if (reinterpret_cast<uintptr_t>(p) % 16 != offset) return {0, 0};
-  if (offset % sizeof(float) != 0) return {0, 0};
-  const size_t head = std::min(n, (16 - offset) % 16 / sizeof(float));
-  return {head, (n - head) / 4};
-}
-
-// One thread per float4, or per element where the scalar loops are longer.
-unsigned blocks_for(size_t n, Float4Split s) {
-  const size_t items = std::max(s.vecs, n - 4 * s.vecs);
-  return static_cast<unsigned>(std::min(ceil_div<size_t>(items, kThreads), kMaxBlocks));
+  vec::for_each(n, s, [&](size_t i) { adam_at(x4, m4, v4, g4, i, k); },  // float4s
+                [&](size_t i) { adam_at(x, m, v, g, i, k); });         // head and tail
 }
 
 }  // namespace
 
+// ---- kernel launchers ------------------------------------------------------------
+
 void adam_step(float* x, float* m, float* v, const float* g, size_t n, AdamParams p, const int* t,
                cudaStream_t stream) {
   if (n == 0) return;
-  const Float4Split s = float4_split(n, {x, m, v, g});
-  NST_LAUNCH(adam_step_kernel, blocks_for(n, s), kThreads, 0, stream, x, m, v, g, n, p, t, s);
+  const vec::Split s = vec::float4_split(n, {x, m, v, g});
+  NST_LAUNCH(adam_step_kernel, vec::blocks_for(n, s), vec::kThreads, 0, stream, x, m, v, g, n, p, t, s);
 }
 
 NST_CUDA_END

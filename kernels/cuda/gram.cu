@@ -19,19 +19,19 @@
 #include <string>
 
 #include "kernels/cuda/losses.hpp"
+#include "kernels/cuda/tile_gemm.cuh"
 
 NST_CUDA_BEGIN
 
 namespace {
 
-constexpr int kTile = 64;                   // output tile edge (channels)
-constexpr int kSlab = 16;                   // HW rows per shared slab
-constexpr int kThreads = 256;               // 16 x 16 threads, 4 x 4 outputs each
-constexpr int kMicro = 4;                   // outputs per thread per dimension
-constexpr int kLoadRows = kThreads / kTile; // slab rows one pass of loads covers
-constexpr int kLoadsPerThread = kSlab / kLoadRows;
-static_assert(kThreads == (kTile / kMicro) * (kTile / kMicro), "one thread per 4x4 outputs");
-static_assert(kSlab % kLoadRows == 0, "a slab is loaded in whole passes");
+// The product's tiling (kernels/cuda/tile_gemm.cuh): 64x64 channel tiles,
+// HW in slabs of 16 rows, 256 threads with 4x4 outputs each.
+using tile::kLoadsPerThread;
+using tile::kMicro;
+using tile::kSlab;
+using tile::kThreads;
+using tile::kTile;
 
 // Split-K sizing, from the shape alone (never the device) so that the
 // partial sums, hence G, are reproducible everywhere. About 512 blocks keep
@@ -65,45 +65,6 @@ __device__ __forceinline__ void upper_tile(int t, int& bi, int& bj) {
   bj = 0;
   while (triangle(bj + 1) <= t) ++bj;
   bi = t - triangle(bj);
-}
-
-// Rows [k0, k0+kSlab) x channels [c0, c0+kTile) of f (HW,C) into registers:
-// each warp reads 32 consecutive channels of one row (coalesced); zero
-// outside [.., k_end) x [.., C) so the product needs no bounds checks.
-__device__ __forceinline__ void load_slab(float (&v)[kLoadsPerThread], const float* __restrict__ f,
-                                          int k0, int k_end, int c0, int C) {
-  const int c = c0 + static_cast<int>(threadIdx.x) % kTile;
-  const int k = k0 + static_cast<int>(threadIdx.x) / kTile;
-#pragma unroll
-  for (int q = 0; q < kLoadsPerThread; ++q) {
-    const int row = k + q * kLoadRows;
-    v[q] = (row < k_end && c < C) ? __ldg(f + static_cast<size_t>(row) * C + c) : 0.0f;
-  }
-}
-
-__device__ __forceinline__ void store_slab(float (*slab)[kTile], const float (&v)[kLoadsPerThread]) {
-  const int c = static_cast<int>(threadIdx.x) % kTile;
-  const int k = static_cast<int>(threadIdx.x) / kTile;
-#pragma unroll
-  for (int q = 0; q < kLoadsPerThread; ++q) slab[k + q * kLoadRows][c] = v[q];
-}
-
-// acc[r][c] += sum_k a[k][ty*4+r] * b[k][tx*4+c]. float4 shared loads: a
-// warp reads 2 distinct a vectors (broadcast) and 16 distinct b vectors,
-// so the FMAs, not shared memory, set the pace.
-__device__ __forceinline__ void multiply_slab(float (&acc)[kMicro][kMicro], const float (*a)[kTile],
-                                              const float (*b)[kTile], int ty, int tx) {
-#pragma unroll
-  for (int k = 0; k < kSlab; ++k) {
-    const float4 av = *reinterpret_cast<const float4*>(&a[k][ty * kMicro]);
-    const float4 bv = *reinterpret_cast<const float4*>(&b[k][tx * kMicro]);
-    const float ar[kMicro] = {av.x, av.y, av.z, av.w};
-    const float br[kMicro] = {bv.x, bv.y, bv.z, bv.w};
-#pragma unroll
-    for (int r = 0; r < kMicro; ++r)
-#pragma unroll
-      for (int c = 0; c < kMicro; ++c) acc[r][c] = fmaf(ar[r], br[c], acc[r][c]);
-  }
 }
 
 // ---- CUDA kernels ---------------------------------------------------------------
@@ -153,23 +114,23 @@ __global__ void __launch_bounds__(kThreads)
   const float* f = F + static_cast<size_t>(n) * HW * C;
   const int k_begin = slice * slice_rows;
   const int k_end = min(HW, k_begin + slice_rows);
-  const int tx = static_cast<int>(threadIdx.x) % (kTile / kMicro);
-  const int ty = static_cast<int>(threadIdx.x) / (kTile / kMicro);
+  const int tx = tile::thread_col(), ty = tile::thread_row();
 
+  // Slabs are rows [k0, k0+16) x channels [b*64, b*64+64) of f (HW,C).
   float acc[kMicro][kMicro] = {};
   float a_next[kLoadsPerThread], b_next[kLoadsPerThread] = {};
-  load_slab(a_next, f, k_begin, k_end, bi * kTile, C);
-  if (!diagonal) load_slab(b_next, f, k_begin, k_end, bj * kTile, C);
+  tile::load_slab(a_next, f, k_begin, k_end, bi * kTile, C);
+  if (!diagonal) tile::load_slab(b_next, f, k_begin, k_end, bj * kTile, C);
   for (int k0 = k_begin; k0 < k_end; k0 += kSlab) {
-    store_slab(a_slab, a_next);
-    if (!diagonal) store_slab(b_slab, b_next);
+    tile::store_slab(a_slab, a_next);
+    if (!diagonal) tile::store_slab(b_slab, b_next);
     __syncthreads();
     // Next slab's global loads are in flight while this one is multiplied.
     if (k0 + kSlab < k_end) {
-      load_slab(a_next, f, k0 + kSlab, k_end, bi * kTile, C);
-      if (!diagonal) load_slab(b_next, f, k0 + kSlab, k_end, bj * kTile, C);
+      tile::load_slab(a_next, f, k0 + kSlab, k_end, bi * kTile, C);
+      if (!diagonal) tile::load_slab(b_next, f, k0 + kSlab, k_end, bj * kTile, C);
     }
-    multiply_slab(acc, a_slab, diagonal ? a_slab : b_slab, ty, tx);
+    tile::multiply_slab(acc, a_slab, diagonal ? a_slab : b_slab, ty, tx);
     __syncthreads();
   }
 

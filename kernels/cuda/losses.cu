@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "kernels/cuda/losses.hpp"
+#include "kernels/cuda/tile_gemm.cuh"
 
 NST_CUDA_BEGIN
 
@@ -58,15 +59,16 @@ __device__ __forceinline__ double block_sum(double v) {
   return v;
 }
 
-// ---- style product tiling -------------------------------------------------------
-constexpr int kTile = 64;   // dF tile: 64 pixels x 64 channels
-constexpr int kSlab = 16;   // channels of the inner dimension per shared slab
-constexpr int kMicro = 4;   // 4x4 outputs per thread, 16x16 threads
+// ---- style product tiling (kernels/cuda/tile_gemm.cuh) ----------------------------
+// dF tiles of 64 pixels x 64 channels, the inner dimension (channels of F,
+// rows of D) in slabs of 16.
+using tile::kLoadsPerThread;
+using tile::kMicro;
+using tile::kSlab;
+using tile::kTile;
 constexpr int kPitch = kTile + 4;  // rows stay 16-byte aligned for float4 reads;
                                    // the transposed F store is only 2-way conflicted
-constexpr int kLoadRows = kThreads / kTile;
-constexpr int kLoadsPerThread = kSlab * kTile / kThreads;
-static_assert(kThreads == (kTile / kMicro) * (kTile / kMicro), "one thread per 4x4 outputs");
+static_assert(kThreads == tile::kThreads, "the style product runs in the loss kernels' blocks");
 
 // F[p0 .. p0+64) x channels [k0, k0+16) into registers, for a transposed
 // slab f_slab[k][p]: a warp reads 2 pixels x 16 consecutive channels (two
@@ -87,43 +89,6 @@ __device__ __forceinline__ void store_feature_slab(float (*slab)[kPitch], const 
   const int p = static_cast<int>(threadIdx.x) / kSlab;
 #pragma unroll
   for (int q = 0; q < kLoadsPerThread; ++q) slab[k][p + q * (kThreads / kSlab)] = v[q];
-}
-
-// D rows [k0, k0+16) x columns [j0, j0+64): a warp reads 32 consecutive
-// columns of one row; zero outside C x C.
-__device__ __forceinline__ void load_diff_slab(float (&v)[kLoadsPerThread], const float* __restrict__ d, int k0,
-                                               int j0, int C) {
-  const int j = j0 + static_cast<int>(threadIdx.x) % kTile;
-  const int k = k0 + static_cast<int>(threadIdx.x) / kTile;
-#pragma unroll
-  for (int q = 0; q < kLoadsPerThread; ++q) {
-    const int row = k + q * kLoadRows;
-    v[q] = (row < C && j < C) ? __ldg(d + static_cast<size_t>(row) * C + j) : 0.0f;
-  }
-}
-
-__device__ __forceinline__ void store_diff_slab(float (*slab)[kPitch], const float (&v)[kLoadsPerThread]) {
-  const int j = static_cast<int>(threadIdx.x) % kTile;
-  const int k = static_cast<int>(threadIdx.x) / kTile;
-#pragma unroll
-  for (int q = 0; q < kLoadsPerThread; ++q) slab[k + q * kLoadRows][j] = v[q];
-}
-
-// acc[r][c] += sum_k a[k][ty*4+r] * b[k][tx*4+c], float4 shared reads (a:
-// 2 distinct vectors per warp, broadcast; b: 16 distinct).
-__device__ __forceinline__ void multiply_slab(float (&acc)[kMicro][kMicro], const float (*a)[kPitch],
-                                              const float (*b)[kPitch], int ty, int tx) {
-#pragma unroll
-  for (int k = 0; k < kSlab; ++k) {
-    const float4 av = *reinterpret_cast<const float4*>(&a[k][ty * kMicro]);
-    const float4 bv = *reinterpret_cast<const float4*>(&b[k][tx * kMicro]);
-    const float ar[kMicro] = {av.x, av.y, av.z, av.w};
-    const float br[kMicro] = {bv.x, bv.y, bv.z, bv.w};
-#pragma unroll
-    for (int r = 0; r < kMicro; ++r)
-#pragma unroll
-      for (int c = 0; c < kMicro; ++c) acc[r][c] = fmaf(ar[r], br[c], acc[r][c]);
-  }
 }
 
 // ---- CUDA kernels ---------------------------------------------------------------
@@ -180,23 +145,24 @@ __global__ void __launch_bounds__(kThreads)
   const size_t image = static_cast<size_t>(blockIdx.z) * HW * C;
   const float* f = F + image;
   const float* d = D + static_cast<size_t>(blockIdx.z) * C * C;
-  const int tx = static_cast<int>(threadIdx.x) % (kTile / kMicro);
-  const int ty = static_cast<int>(threadIdx.x) / (kTile / kMicro);
+  const int tx = tile::thread_col(), ty = tile::thread_row();
 
+  // D (C,C) is loaded like any row-major slab: rows [k0, k0+16) x columns
+  // [j0, j0+64), zero outside C x C.
   float acc[kMicro][kMicro] = {};
   float f_next[kLoadsPerThread], d_next[kLoadsPerThread];
   load_feature_slab(f_next, f, p0, 0, HW, C);
-  load_diff_slab(d_next, d, 0, j0, C);
+  tile::load_slab(d_next, d, 0, C, j0, C);
   for (int k0 = 0; k0 < C; k0 += kSlab) {
     store_feature_slab(f_slab, f_next);
-    store_diff_slab(d_slab, d_next);
+    tile::store_slab(d_slab, d_next);
     __syncthreads();
     // Next slab's global loads are in flight while this one is multiplied.
     if (k0 + kSlab < C) {
       load_feature_slab(f_next, f, p0, k0 + kSlab, HW, C);
-      load_diff_slab(d_next, d, k0 + kSlab, j0, C);
+      tile::load_slab(d_next, d, k0 + kSlab, C, j0, C);
     }
-    multiply_slab(acc, f_slab, d_slab, ty, tx);
+    tile::multiply_slab(acc, f_slab, d_slab, ty, tx);
     __syncthreads();
   }
 

@@ -23,17 +23,15 @@
 #include <string>
 
 #include "kernels/cuda/elementwise.hpp"
+#include "kernels/cuda/vector_access.cuh"
 
 NST_CUDA_BEGIN
 namespace {
 
-constexpr unsigned kThreads = 256;
-// Enough blocks to fill any current GPU several times over; past that,
-// threads loop instead.
-constexpr size_t kMaxBlocks = 4096;
+using vec::kThreads;
 // 32-bit indices (and FastDivider) while every offset, plus one grid
 // stride past the end, stays below 2^31.
-constexpr size_t kMaxFastIndex = (size_t{1} << 31) - kMaxBlocks * kThreads;
+constexpr size_t kMaxFastIndex = (size_t{1} << 31) - vec::kMaxBlocks * kThreads;
 
 // n / d for n, d < 2^31 by a multiply-high (Granlund-Montgomery, in the
 // form of PyTorch's IntDivider): q = (umulhi(n, magic) + n) >> shift; the
@@ -297,10 +295,7 @@ void dispatch(const PoolShape& s, Walk walk, std::initializer_list<const void*> 
   const bool vector = s.C % 4 == 0 && aligned16(ptrs);
   const size_t width = vector ? 4 : 1;
   const bool fast = s.N * s.H * s.W * s.C / width < kMaxFastIndex;
-  auto go = [&](auto element, auto grid) {
-    const size_t blocks = std::min(ceil_div<size_t>(grid.units, kThreads), kMaxBlocks);
-    launch(element, grid, static_cast<unsigned>(blocks));
-  };
+  auto go = [&](auto element, auto grid) { launch(element, grid, vec::grid_stride_blocks(grid.units)); };
   if (vector && fast) go(float4{}, make_grid<FastDivider>(s, width, walk));
   else if (vector) go(float4{}, make_grid<WideDivider>(s, width, walk));
   else if (fast) go(float{}, make_grid<FastDivider>(s, width, walk));

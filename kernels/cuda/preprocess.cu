@@ -5,7 +5,8 @@
 // Each thread takes four pixels at a time: 12 bytes as three uchar4 and 12
 // floats as three float4, so both sides move in whole aligned words. A
 // scalar head of up to 3 pixels brings x to a 16-byte and rgb to a 4-byte
-// boundary; where no head does both (odd sub-views), every pixel is scalar.
+// boundary; where no head does both (odd sub-views), every pixel is scalar
+// (the split and loops of kernels/cuda/vector_access.cuh, in pixels).
 //
 // Same arithmetic as nst::cpu::preprocess/deprocess, in double like the
 // CPU (the means are double constants): the float and the byte written are
@@ -14,20 +15,10 @@
 #include <algorithm>
 
 #include "kernels/cuda/elementwise.hpp"
+#include "kernels/cuda/vector_access.cuh"
 
 NST_CUDA_BEGIN
 namespace {
-
-constexpr unsigned kThreads = 256;
-// Enough blocks to fill any current GPU several times over; past that,
-// threads loop instead.
-constexpr size_t kMaxBlocks = 4096;
-
-// Pixels [0, head) scalar, [head, head + 4*groups) four at a time, the
-// rest scalar.
-struct PixelSplit {
-  size_t head, groups;
-};
 
 // ---- CUDA kernels --------------------------------------------------------------
 
@@ -94,37 +85,28 @@ __device__ __forceinline__ void deprocess_pixel(uint8_t* __restrict__ rgb,
   for (int c = 0; c < 3; ++c) rgb[3 * p + 2 - c] = deprocessed(x[3 * p + c], c);
 }
 
-__device__ __forceinline__ size_t global_thread() {
-  return static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-}
-__device__ __forceinline__ size_t grid_threads() {
-  return static_cast<size_t>(gridDim.x) * blockDim.x;
-}
-
 __global__ void preprocess_kernel(float* __restrict__ x, const uint8_t* __restrict__ rgb,
-                                  size_t pixels, PixelSplit s) {
-  const size_t first = global_thread(), stride = grid_threads();
-  for (size_t i = first; i < s.groups; i += stride) {
-    const size_t p = s.head + 4 * i;
-    preprocess_group(reinterpret_cast<float4*>(x + 3 * p),
-                     reinterpret_cast<const uchar4*>(rgb + 3 * p));
-  }
-  for (size_t p = first; p < s.head; p += stride) preprocess_pixel(x, rgb, p);
-  for (size_t p = s.head + 4 * s.groups + first; p < pixels; p += stride)
-    preprocess_pixel(x, rgb, p);
+                                  size_t pixels, vec::Split s) {
+  vec::for_each(
+      pixels, s,
+      [&](size_t i) {  // pixels head + 4i .. head + 4i + 3
+        const size_t p = s.head + 4 * i;
+        preprocess_group(reinterpret_cast<float4*>(x + 3 * p),
+                         reinterpret_cast<const uchar4*>(rgb + 3 * p));
+      },
+      [&](size_t p) { preprocess_pixel(x, rgb, p); });
 }
 
 __global__ void deprocess_kernel(uint8_t* __restrict__ rgb, const float* __restrict__ x,
-                                 size_t pixels, PixelSplit s) {
-  const size_t first = global_thread(), stride = grid_threads();
-  for (size_t i = first; i < s.groups; i += stride) {
-    const size_t p = s.head + 4 * i;
-    deprocess_group(reinterpret_cast<uchar4*>(rgb + 3 * p),
-                    reinterpret_cast<const float4*>(x + 3 * p));
-  }
-  for (size_t p = first; p < s.head; p += stride) deprocess_pixel(rgb, x, p);
-  for (size_t p = s.head + 4 * s.groups + first; p < pixels; p += stride)
-    deprocess_pixel(rgb, x, p);
+                                 size_t pixels, vec::Split s) {
+  vec::for_each(
+      pixels, s,
+      [&](size_t i) {  // pixels head + 4i .. head + 4i + 3
+        const size_t p = s.head + 4 * i;
+        deprocess_group(reinterpret_cast<uchar4*>(rgb + 3 * p),
+                        reinterpret_cast<const float4*>(x + 3 * p));
+      },
+      [&](size_t p) { deprocess_pixel(rgb, x, p); });
 }
 
 // ---- kernel launchers ------------------------------------------------------------
@@ -132,7 +114,7 @@ __global__ void deprocess_kernel(uint8_t* __restrict__ rgb, const float* __restr
 // The fewest leading pixels after which x is 16-byte and rgb 4-byte
 // aligned (a pixel is 12 bytes of x and 3 of rgb, so 4 pixels realign
 // both); all pixels scalar when no such head exists.
-PixelSplit pixel_split(const float* x, const uint8_t* rgb, size_t pixels) {
+vec::Split pixel_split(const float* x, const uint8_t* rgb, size_t pixels) {
   const uintptr_t xa = reinterpret_cast<uintptr_t>(x), ra = reinterpret_cast<uintptr_t>(rgb);
   for (size_t k = 0; k < 4; ++k)
     if ((xa + 12 * k) % 16 == 0 && (ra + 3 * k) % 4 == 0) {
@@ -142,25 +124,18 @@ PixelSplit pixel_split(const float* x, const uint8_t* rgb, size_t pixels) {
   return {0, 0};
 }
 
-// One thread per group of four pixels, or per pixel where the scalar loops
-// are longer.
-unsigned blocks_for(size_t pixels, PixelSplit s) {
-  const size_t items = std::max(s.groups, pixels - 4 * s.groups);
-  return static_cast<unsigned>(std::min(ceil_div<size_t>(items, kThreads), kMaxBlocks));
-}
-
 }  // namespace
 
 void preprocess(float* x, const uint8_t* rgb, size_t pixels, cudaStream_t stream) {
   if (pixels == 0) return;
-  const PixelSplit s = pixel_split(x, rgb, pixels);
-  NST_LAUNCH(preprocess_kernel, blocks_for(pixels, s), kThreads, 0, stream, x, rgb, pixels, s);
+  const vec::Split s = pixel_split(x, rgb, pixels);
+  NST_LAUNCH(preprocess_kernel, vec::blocks_for(pixels, s), vec::kThreads, 0, stream, x, rgb, pixels, s);
 }
 
 void deprocess(uint8_t* rgb, const float* x, size_t pixels, cudaStream_t stream) {
   if (pixels == 0) return;
-  const PixelSplit s = pixel_split(x, rgb, pixels);
-  NST_LAUNCH(deprocess_kernel, blocks_for(pixels, s), kThreads, 0, stream, rgb, x, pixels, s);
+  const vec::Split s = pixel_split(x, rgb, pixels);
+  NST_LAUNCH(deprocess_kernel, vec::blocks_for(pixels, s), vec::kThreads, 0, stream, rgb, x, pixels, s);
 }
 
 NST_CUDA_END

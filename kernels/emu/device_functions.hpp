@@ -51,6 +51,7 @@ inline void* shared_alloc(SharedSlot& slot, std::size_t size, std::size_t align,
   return shared_alloc_slow(slot, size, align, name, file, line);
 }
 void* dynamic_shared();
+[[noreturn]] void misaligned(const void* ptr, std::size_t size, std::size_t align, const char* file, int line);
 
 template <typename T>
 using type_t = T;
@@ -260,9 +261,14 @@ struct is_ldg_type
                                        std::is_same<T, short4>::value || std::is_same<T, ushort2>::value ||
                                        std::is_same<T, ushort4>::value> {};
 }  // namespace nst_emu::detail
+// A GPU faults on a load that is not aligned to its size (a float4 from an
+// odd float offset); the host would not, so the emulation checks here.
 template <typename T>
-inline T __ldg(const T* ptr) {
+inline T __ldg(const T* ptr, const char* file = __builtin_FILE(), int line = __builtin_LINE()) {
   static_assert(nst_emu::detail::is_ldg_type<T>::value, "__ldg: CUDA has no overload for this type");
+  if (reinterpret_cast<std::uintptr_t>(ptr) % alignof(T) != 0) {
+    nst_emu::detail::misaligned(ptr, sizeof(T), alignof(T), file, line);
+  }
   return *ptr;
 }
 

@@ -720,6 +720,13 @@ void trap(const char* file, int line) {
               "__trap() at " + std::string(file) + ":" + std::to_string(line));
 }
 
+void misaligned(const void* ptr, std::size_t size, std::size_t align, const char* file, int line) {
+  std::ostringstream os;
+  os << "misaligned " << size << "-byte __ldg of " << ptr << " (needs " << align << "-byte alignment) at " << file
+     << ":" << line;
+  throw Error(cudaErrorMisalignedAddress, os.str());
+}
+
 void* shared_alloc_slow(SharedSlot& slot, std::size_t size, std::size_t align, const char* name,
                         const char* file, int line) {
   Launcher& l = active();

@@ -1,10 +1,18 @@
 // Shared by the custom-kernel tests (tests/cuda): a fixture that skips on a
-// build for real GPUs when no device is present, device buffers, and a
-// stream. Compiled against kernels/emu (NST_EMU) the device is always there.
+// build for real GPUs when no device is present, with a stream and a check
+// that nothing was launched; device buffers (plain, and offset between
+// sentinels); a bitwise comparison; and a check that a result does not
+// depend on the emulation's thread order. Compiled against kernels/emu
+// (NST_EMU) the device is always there.
 #pragma once
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "emu/device_buffer.hpp"
@@ -40,7 +48,110 @@ class CudaTest : public ::testing::Test {
     if (stream_ != nullptr) cudaStreamDestroy(stream_);
   }
   void sync() { NST_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+  // Runs f (which queues work on stream_) and expects it to have launched
+  // no kernel: the emulation counts launches; on a GPU f only runs.
+  template <typename F>
+  void expect_no_launches(F f) {
+#if defined(NST_EMU)
+    const auto launches = nst_emu::stats().launches;
+#endif
+    f();
+    sync();
+#if defined(NST_EMU)
+    EXPECT_EQ(nst_emu::stats().launches, launches);
+#endif
+  }
   cudaStream_t stream_ = nullptr;
 };
+
+// n values of T on the device, `offset` elements into an allocation that
+// has kSlack sentinel elements after them; the elements before them are
+// sentinels too, so a write on either side shows up.
+template <typename T>
+class OffsetArray {
+ public:
+  static constexpr size_t kSlack = 7;
+  OffsetArray(const std::vector<T>& body, size_t offset)
+      : buf_(offset + body.size() + kSlack), offset_(offset), n_(body.size()) {
+    std::vector<T> all(buf_.size());
+    std::memset(all.data(), kSentinel, all.size() * sizeof(T));
+    std::copy(body.begin(), body.end(), all.begin() + offset);
+    buf_.upload(all);
+  }
+  T* get() const { return buf_.get() + offset_; }
+  std::vector<T> values() const {
+    const std::vector<T> all = buf_.download();
+    return {all.begin() + offset_, all.begin() + offset_ + n_};
+  }
+  bool sentinels_intact() const {
+    const std::vector<T> all = buf_.download();
+    const auto* bytes = reinterpret_cast<const unsigned char*>(all.data());
+    const size_t body_begin = offset_ * sizeof(T), body_end = (offset_ + n_) * sizeof(T);
+    for (size_t b = 0; b < all.size() * sizeof(T); ++b)
+      if ((b < body_begin || b >= body_end) && bytes[b] != kSentinel) return false;
+    return true;
+  }
+
+ private:
+  static constexpr unsigned char kSentinel = 0xA5;
+  DeviceBuffer<T> buf_;
+  size_t offset_, n_;
+};
+
+using OffsetFloats = OffsetArray<float>;
+
+// NaN-filled, so that an element the kernel forgets to write fails the
+// comparison.
+inline std::vector<float> unwritten(size_t n) {
+  return std::vector<float>(n, std::numeric_limits<float>::quiet_NaN());
+}
+
+// Equal bit patterns everywhere (so NaN == NaN and -0 != 0); prints the
+// count of differences; on failure names the first few and, for floats,
+// the relative error (rounding, or wrong?).
+template <typename T>
+::testing::AssertionResult same_bits(const char* what, const std::vector<T>& actual,
+                                     const std::vector<T>& expected) {
+  if (actual.size() != expected.size())
+    return ::testing::AssertionFailure() << what << ": size " << actual.size() << " != " << expected.size();
+  size_t diff = 0;
+  std::string detail;
+  for (size_t i = 0; i < actual.size(); ++i)
+    if (std::memcmp(&actual[i], &expected[i], sizeof(T)) != 0 && diff++ < 5)
+      detail += "\n  [" + std::to_string(i) + "] got " + std::to_string(+actual[i]) + " want " +
+               std::to_string(+expected[i]);
+  std::printf("    bitwise mismatches(%s): %zu of %zu\n", what, diff, actual.size());
+  if (diff == 0) return ::testing::AssertionSuccess();
+  if constexpr (std::is_same_v<T, float>) {
+    char err[48];
+    std::snprintf(err, sizeof err, "\n  relative error %.3g", relative_error(actual, to_double(expected)));
+    detail += err;
+  }
+  return ::testing::AssertionFailure() << what << ": " << diff << " of " << actual.size()
+                                       << " differ:" << detail;
+}
+
+#if defined(NST_EMU)
+// Runs `run` in the emulation's forward order, then reversed and shuffled
+// (seed 7), and expects results equal (==) to the forward one: partial
+// sums with a fixed order, and no missing barrier.
+template <typename Run>
+void expect_same_in_every_order(Run run) {
+  decltype(run()) forward;
+  {
+    nst_emu::ScopedSchedule scoped(nst_emu::Schedule::forward);
+    forward = run();
+  }
+  struct Order {
+    nst_emu::Schedule schedule;
+    const char* name;
+  };
+  const Order orders[] = {{nst_emu::Schedule::reverse, "reverse"}, {nst_emu::Schedule::random, "random:7"}};
+  for (const Order& order : orders) {
+    nst_emu::ScopedSchedule scoped(order.schedule, 7);
+    EXPECT_TRUE(run() == forward) << order.name;
+  }
+}
+#endif
 
 }  // namespace nst::test

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <limits>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -67,10 +66,6 @@ class DeviceFloats {
   DeviceBuffer<float> buf_;
   size_t offset_;
 };
-
-// NaN-filled, so that an element the kernel forgets to write fails the
-// comparison.
-std::vector<float> unwritten(size_t n) { return std::vector<float>(n, std::numeric_limits<float>::quiet_NaN()); }
 
 // Runs f under the emulation's other thread and block orders (reverse, and
 // shuffled with seed 7); on a GPU, runs it once more.

@@ -36,28 +36,6 @@ struct LossRun {
   }
 };
 
-#if defined(NST_EMU)
-// Runs `run` in the forward order, then reversed and shuffled (seed 7), and
-// expects the same bits each time: the partial sums have a fixed order.
-template <typename Run>
-void expect_same_in_every_order(Run run) {
-  LossRun forward;
-  {
-    nst_emu::ScopedSchedule scoped(nst_emu::Schedule::forward);
-    forward = run();
-  }
-  struct Order {
-    nst_emu::Schedule schedule;
-    const char* name;
-  };
-  const Order orders[] = {{nst_emu::Schedule::reverse, "reverse"}, {nst_emu::Schedule::random, "random:7"}};
-  for (const Order& order : orders) {
-    nst_emu::ScopedSchedule scoped(order.schedule, 7);
-    EXPECT_TRUE(run() == forward) << order.name;
-  }
-}
-#endif
-
 // ---- content -----------------------------------------------------------------
 
 class CudaContentLoss : public CudaTest {

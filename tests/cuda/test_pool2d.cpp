@@ -9,9 +9,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <iterator>
-#include <limits>
 #include <string>
 #include <vector>
 
@@ -21,62 +18,6 @@
 
 namespace nst::test {
 namespace {
-
-// n floats on the device, `offset` floats into an allocation that has
-// kSlack sentinel floats after them; the floats before them are sentinels
-// too, so a write on either side shows up.
-class OffsetFloats {
- public:
-  static constexpr size_t kSlack = 5;
-  OffsetFloats(const std::vector<float>& body, size_t offset)
-      : buf_(offset + body.size() + kSlack), offset_(offset), n_(body.size()) {
-    std::vector<float> all(buf_.size());
-    std::memset(all.data(), kSentinel, all.size() * sizeof(float));
-    std::copy(body.begin(), body.end(), all.begin() + offset);
-    buf_.upload(all);
-  }
-  float* get() const { return buf_.get() + offset_; }
-  std::vector<float> values() const {
-    const std::vector<float> all = buf_.download();
-    return {all.begin() + offset_, all.begin() + offset_ + n_};
-  }
-  bool sentinels_intact() const {
-    const std::vector<float> all = buf_.download();
-    const auto* bytes = reinterpret_cast<const unsigned char*>(all.data());
-    const size_t body_begin = offset_ * sizeof(float), body_end = (offset_ + n_) * sizeof(float);
-    for (size_t b = 0; b < all.size() * sizeof(float); ++b)
-      if ((b < body_begin || b >= body_end) && bytes[b] != kSentinel) return false;
-    return true;
-  }
-
- private:
-  static constexpr unsigned char kSentinel = 0xA5;
-  DeviceBuffer<float> buf_;
-  size_t offset_, n_;
-};
-
-std::vector<float> unwritten(size_t n) {
-  return std::vector<float>(n, std::numeric_limits<float>::quiet_NaN());
-}
-
-// Equal bit patterns everywhere; prints the relative error, the count and
-// the first few differences.
-::testing::AssertionResult same_bits(const char* what, const std::vector<float>& actual,
-                                     const std::vector<float>& expected) {
-  if (actual.size() != expected.size())
-    return ::testing::AssertionFailure() << what << ": size " << actual.size() << " != " << expected.size();
-  size_t diff = 0;
-  std::string first;
-  for (size_t i = 0; i < actual.size(); ++i)
-    if (std::memcmp(&actual[i], &expected[i], sizeof(float)) != 0 && diff++ < 5)
-      first += "\n  [" + std::to_string(i) + "] got " + std::to_string(actual[i]) + " want " +
-               std::to_string(expected[i]);
-  if (!expected.empty()) (void)matches(what, actual, to_double(expected), 1.0);  // prints the error
-  std::printf("    bitwise mismatches(%s): %zu of %zu\n", what, diff, actual.size());
-  if (diff == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << what << ": " << diff << " of " << actual.size()
-                                       << " differ:" << first;
-}
 
 struct Shape {
   int N, H, W, C;
@@ -227,19 +168,14 @@ TEST_F(CudaPool2d, NoWindowsZeroesTheGradient) {
 }
 
 TEST_F(CudaPool2d, EmptyTensorsLaunchNothing) {
-#if defined(NST_EMU)
-  const auto launches = nst_emu::stats().launches;
-#endif
-  for (const Shape& s : {Shape{0, 4, 4, 8}, Shape{2, 0, 4, 8}, Shape{2, 4, 0, 8}, Shape{2, 4, 4, 0}}) {
-    cuda::maxpool2x2_forward(nullptr, nullptr, s.N, s.H, s.W, s.C, stream_);
-    cuda::maxpool2x2_backward(nullptr, nullptr, nullptr, s.N, s.H, s.W, s.C, stream_);
-    cuda::avgpool2x2_forward(nullptr, nullptr, s.N, s.H, s.W, s.C, stream_);
-    cuda::avgpool2x2_backward(nullptr, nullptr, s.N, s.H, s.W, s.C, stream_);
-  }
-  sync();
-#if defined(NST_EMU)
-  EXPECT_EQ(nst_emu::stats().launches, launches);
-#endif
+  expect_no_launches([&] {
+    for (const Shape& s : {Shape{0, 4, 4, 8}, Shape{2, 0, 4, 8}, Shape{2, 4, 0, 8}, Shape{2, 4, 4, 0}}) {
+      cuda::maxpool2x2_forward(nullptr, nullptr, s.N, s.H, s.W, s.C, stream_);
+      cuda::maxpool2x2_backward(nullptr, nullptr, nullptr, s.N, s.H, s.W, s.C, stream_);
+      cuda::avgpool2x2_forward(nullptr, nullptr, s.N, s.H, s.W, s.C, stream_);
+      cuda::avgpool2x2_backward(nullptr, nullptr, s.N, s.H, s.W, s.C, stream_);
+    }
+  });
 }
 
 TEST_F(CudaPool2d, NegativeShapeIsRejected) {

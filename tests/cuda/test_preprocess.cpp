@@ -5,9 +5,6 @@
 // NaN floats for the clamp, and the round trip back to the bytes.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <cmath>
-#include <cstring>
 #include <iterator>
 #include <limits>
 #include <string>
@@ -19,57 +16,6 @@
 
 namespace nst::test {
 namespace {
-
-// n values of T on the device, `offset` elements into an allocation that
-// has kSlack sentinel elements after them; the elements before them are
-// sentinels too, so a write on either side shows up.
-template <typename T>
-class OffsetArray {
- public:
-  static constexpr size_t kSlack = 7;
-  OffsetArray(const std::vector<T>& body, size_t offset)
-      : buf_(offset + body.size() + kSlack), offset_(offset), n_(body.size()) {
-    std::vector<T> all(buf_.size());
-    std::memset(all.data(), kSentinel, all.size() * sizeof(T));
-    std::copy(body.begin(), body.end(), all.begin() + offset);
-    buf_.upload(all);
-  }
-  T* get() const { return buf_.get() + offset_; }
-  std::vector<T> values() const {
-    const std::vector<T> all = buf_.download();
-    return {all.begin() + offset_, all.begin() + offset_ + n_};
-  }
-  bool sentinels_intact() const {
-    const std::vector<T> all = buf_.download();
-    const auto* bytes = reinterpret_cast<const unsigned char*>(all.data());
-    const size_t body_begin = offset_ * sizeof(T), body_end = (offset_ + n_) * sizeof(T);
-    for (size_t b = 0; b < all.size() * sizeof(T); ++b)
-      if ((b < body_begin || b >= body_end) && bytes[b] != kSentinel) return false;
-    return true;
-  }
-
- private:
-  static constexpr unsigned char kSentinel = 0xA5;
-  DeviceBuffer<T> buf_;
-  size_t offset_, n_;
-};
-
-// Equal bit patterns everywhere; prints the count and the first few
-// differences.
-template <typename T>
-::testing::AssertionResult same_bits(const std::vector<T>& actual, const std::vector<T>& expected) {
-  if (actual.size() != expected.size())
-    return ::testing::AssertionFailure() << "size " << actual.size() << " != " << expected.size();
-  size_t diff = 0;
-  std::string first;
-  for (size_t i = 0; i < actual.size(); ++i)
-    if (std::memcmp(&actual[i], &expected[i], sizeof(T)) != 0 && diff++ < 5)
-      first += "\n  [" + std::to_string(i) + "] got " + std::to_string(+actual[i]) + " want " +
-               std::to_string(+expected[i]);
-  std::printf("    bitwise mismatches: %zu of %zu\n", diff, actual.size());
-  if (diff == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << diff << " of " << actual.size() << " differ:" << first;
-}
 
 std::vector<float> cpu_preprocess(const std::vector<uint8_t>& rgb) {
   std::vector<float> x(rgb.size());
@@ -111,10 +57,10 @@ class CudaPreprocess : public CudaTest {
                  std::to_string(rgb_offset));
     const std::vector<uint8_t> rgb = random_bytes(3 * pixels, 7 + static_cast<uint32_t>(pixels));
     const OffsetArray<uint8_t> d_rgb(rgb, rgb_offset);
-    OffsetArray<float> x(std::vector<float>(3 * pixels, std::numeric_limits<float>::quiet_NaN()), x_offset);
+    OffsetArray<float> x(unwritten(3 * pixels), x_offset);
     cuda::preprocess(x.get(), d_rgb.get(), pixels, stream_);
     sync();
-    EXPECT_TRUE(same_bits(x.values(), cpu_preprocess(rgb)));
+    EXPECT_TRUE(same_bits("x", x.values(), cpu_preprocess(rgb)));
     EXPECT_TRUE(x.sentinels_intact());
   }
 
@@ -128,7 +74,7 @@ class CudaPreprocess : public CudaTest {
     OffsetArray<uint8_t> rgb(std::vector<uint8_t>(3 * pixels, 0x5A), rgb_offset);
     cuda::deprocess(rgb.get(), d_x.get(), pixels, stream_);
     sync();
-    EXPECT_TRUE(same_bits(rgb.values(), cpu_deprocess(x)));
+    EXPECT_TRUE(same_bits("rgb", rgb.values(), cpu_deprocess(x)));
     EXPECT_TRUE(rgb.sentinels_intact());
   }
 };
@@ -178,19 +124,14 @@ TEST_F(CudaPreprocess, RoundTripGivesBackTheBytes) {
   cuda::preprocess(x.get(), in.get(), pixels, stream_);
   cuda::deprocess(out.get(), x.get(), pixels, stream_);
   sync();
-  EXPECT_TRUE(same_bits(out.values(), rgb));
+  EXPECT_TRUE(same_bits("rgb", out.values(), rgb));
 }
 
 TEST_F(CudaPreprocess, ZeroPixelsLaunchNothing) {
-#if defined(NST_EMU)
-  const auto launches = nst_emu::stats().launches;
-#endif
-  cuda::preprocess(nullptr, nullptr, 0, stream_);
-  cuda::deprocess(nullptr, nullptr, 0, stream_);
-  sync();
-#if defined(NST_EMU)
-  EXPECT_EQ(nst_emu::stats().launches, launches);
-#endif
+  expect_no_launches([&] {
+    cuda::preprocess(nullptr, nullptr, 0, stream_);
+    cuda::deprocess(nullptr, nullptr, 0, stream_);
+  });
 }
 
 }  // namespace

@@ -166,6 +166,23 @@ TEST(emuIntrinsics, Float4LoadsThroughLdg) {
   for (int i = 0; i < 4 * n4; ++i) ASSERT_EQ(r[i], 2.0f * i);
 }
 
+// A GPU faults on a float4 load from an address that is not 16-byte
+// aligned; so must the emulation, or a kernel's alignment check could be
+// missing and every emulated test would still pass.
+TEST(emuIntrinsics, MisalignedFloat4LoadIsAnError) {
+  const int n4 = 4;
+  DeviceBuffer<float> in(iota<float>(4 * n4 + 1)), out(4 * n4);
+  const auto* off_by_one = reinterpret_cast<const float4*>(in.get() + 1);
+  try {
+    scale_float4(reinterpret_cast<float4*>(out.get()), off_by_one, n4);
+    FAIL() << "expected nst_emu::Error";
+  } catch (const nst_emu::Error& e) {
+    EXPECT_EQ(e.code(), cudaErrorMisalignedAddress);
+    EXPECT_NE(std::string(e.what()).find("misaligned 16-byte __ldg"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("scale_float4_kernel"), std::string::npos) << e.what();
+  }
+}
+
 TEST(emuIntrinsics, VectorTypesHaveCudaSizesAndAlignments) {
   EXPECT_EQ(sizeof(float4), 16u);
   EXPECT_EQ(alignof(float4), 16u);
