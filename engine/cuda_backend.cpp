@@ -150,6 +150,13 @@ class CudaBackend final : public Backend {
     if (graph_exec_ != nullptr) cudaGraphExecDestroy(graph_exec_);
 #endif
     cudaStreamSynchronize(stream_);
+    // The library handles are bound to the stream: they go before it does.
+#if NST_BACKEND_CUDNN
+    cudnn_.reset();
+#endif
+#if defined(NST_HAVE_CUDA_VENDOR)
+    cublas_.reset();
+#endif
     cudaFreeHost(host_step_);
     cudaFree(step_);
     cudaStreamDestroy(stream_);
