@@ -56,9 +56,14 @@ the engine).
 
 Deterministic: fixed seeds, one torch thread, deterministic algorithms, no
 timestamps in the HDF5 objects (track_times=False, libver='earliest'), so
-two runs on the same machine give a bit-identical file (checked with cmp).
-Across machines, float64 rounding in libm/BLAS may move a stored float32 by
-an ulp; that is far below every tolerance.
+two runs give a bit-identical file (checked with cmp). Across machines the
+kernels that the libraries pick by CPU would change the last bits of the
+float64 loss sums and of the float32 comparison attributes, so the script
+pins them before torch loads: OpenBLAS (Debian's torch calls it through
+libblas.so.3) to its Haswell kernels on one thread, ATen to its AVX2
+kernels. Any x86-64 CPU with AVX2 then gives the same file (checked on an
+AVX-512 machine that OpenBLAS would otherwise drive with its Cooperlake
+kernels, and with the pthread and OpenMP builds of OpenBLAS).
 
 Generated with Debian 12's packages for /usr/bin/python3:
   python3-torch 1.13.1+dfsg-4 (torch.__version__ 1.13.0a0), python3-h5py
@@ -70,6 +75,11 @@ Usage:
 """
 import argparse
 import os
+
+# Before numpy and torch load their BLAS: the same kernels on every machine.
+os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+os.environ["ATEN_CPU_CAPABILITY"] = "avx2"
 
 import h5py
 import numpy as np
