@@ -44,11 +44,11 @@ class DeviceArena {
   }
 
   void* allocate(size_t bytes) {
-    bytes = round_up(std::max<size_t>(bytes, 1), kAlign);
-    if (chunks_.empty() || chunks_.back().used + bytes > chunks_.back().size) open_chunk(bytes);
+    const size_t rounded = round_up(std::max<size_t>(bytes, 1), kAlign);
+    if (chunks_.empty() || chunks_.back().used + rounded > chunks_.back().size) open_chunk(rounded, bytes);
     Chunk& c = chunks_.back();
     void* p = static_cast<char*>(c.ptr) + c.used;
-    c.used += bytes;
+    c.used += rounded;
     return p;
   }
   size_t mark() const { return chunks_.empty() ? 0 : chunks_.back().base + chunks_.back().used; }
@@ -73,9 +73,13 @@ class DeviceArena {
 #endif
   static size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
-  void open_chunk(size_t bytes) {
-    Chunk c{nullptr, std::max(bytes, kChunkBytes), 0, chunks_.empty() ? 0 : chunks_.back().base + chunks_.back().size};
-    NST_CUDA_CHECK(cudaMalloc(&c.ptr, c.size));
+  // A chunk for an allocation of `rounded` bytes (`exact` requested).
+  void open_chunk(size_t rounded, size_t exact) {
+    Chunk c{nullptr, std::max(rounded, kChunkBytes), 0,
+            chunks_.empty() ? 0 : chunks_.back().base + chunks_.back().size};
+    // Under emulation the chunk is exactly the request, so that the
+    // emulator's guard starts at the buffer's last byte + 1.
+    NST_CUDA_CHECK(cudaMalloc(&c.ptr, kChunkBytes == 0 ? std::max<size_t>(exact, 1) : c.size));
     chunks_.push_back(c);
   }
 
