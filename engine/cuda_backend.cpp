@@ -8,10 +8,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <map>
 #include <tuple>
-#include <utility>
 #include <vector>
 
 #include "kernels/cuda/conv2d.hpp"

@@ -12,6 +12,7 @@
 #include <cstdio>
 
 #include "engine/backend.hpp"
+#include "kernels/test_util.hpp"
 #include "nst/nst.hpp"
 #include "nst/random.hpp"
 
@@ -19,15 +20,6 @@ namespace nst {
 namespace {
 
 constexpr int kH = 18, kW = 21;
-
-double rel_error(const std::vector<float>& a, const std::vector<float>& b) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
-    num += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
-    den += static_cast<double>(b[i]) * b[i];
-  }
-  return std::sqrt(num / den);
-}
 
 std::vector<float> losses_vector(const Losses& l) {
   return {static_cast<float>(l.content), static_cast<float>(l.style), static_cast<float>(l.tv),
@@ -76,7 +68,7 @@ class CudaBackendTest : public ::testing::TestWithParam<Case> {
 
   void expect_close(const char* what, const std::vector<float>& got, const std::vector<float>& want, double tol) {
     ASSERT_EQ(got.size(), want.size()) << what;
-    const double err = rel_error(got, want);
+    const double err = test::relative_error(got, test::to_double(want));
     std::printf("    [%s] %-28s rel err %.3e (tol %.0e)\n", GetParam().name, what, err, tol);
     EXPECT_LE(err, tol) << what;
   }
