@@ -1,12 +1,15 @@
-// nst-weights: look inside VGG16 weights files and write random ones.
-//   nst-weights inspect FILE            layers, shapes, statistics; OK or what is wrong
-//   nst-weights make-random --out FILE --seed S [--width-divisor D] [--flavor keras1|keras2]
-// Uses only the public library API: the loader is the validator, so
-// `inspect` says OK exactly when `nst --weights FILE` would accept the file.
+// nst-weights: look inside VGG16/VGG19 weights files and write random ones.
+//   nst-weights inspect FILE            model, layers, shapes, statistics; OK or what is wrong
+//   nst-weights make-random --out FILE --seed S [--model vgg16|vgg19] [--width-divisor D]
+//                           [--flavor keras1|keras2]
+// Uses only the public library API: the model detection and the loader are
+// the validators, so `inspect` says OK exactly when `nst --weights FILE`
+// would accept the file.
 #include <fmt/core.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -19,10 +22,10 @@
 
 namespace {
 
-const int kDivisors[] = {1, 2, 4, 8, 16, 32, 64};  // those that keep VGG16's widths whole
+const int kDivisors[] = {1, 2, 4, 8, 16, 32, 64};  // those that keep VGG's widths (64..512) whole
 
 struct Args {
-  std::string file, out, flavor = "keras1";
+  std::string file, out, flavor = "keras1", model = "vgg16";
   uint64_t seed = 0;
   int width_divisor = 0;  // 0: inspect infers it from block1_conv1
 };
@@ -41,19 +44,27 @@ std::string with_commas(uint64_t n) {
 
 uint64_t params(const nst::ConvWeights& c) { return c.kernel.size() + c.bias.size(); }
 
+// "VGG16" for people; nst::model_name's "vgg16" is what flags take.
+std::string display_name(nst::ModelKind m) {
+  std::string name = nst::model_name(m);
+  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name;
+}
+
 // --- make-random ------------------------------------------------------------
 
 int make_random(const Args& a) {
   const int d = a.width_divisor ? a.width_divisor : 1;
   check_divisor(d);
-  const auto layers = nst::vgg16_layers(d);
+  const nst::ModelKind model = nst::parse_model(a.model);
+  const auto layers = nst::model_layers(model, d);
   const nst::NetworkWeights w = nst::make_random_weights(layers, a.seed);
   const auto flavor = a.flavor == "keras2" ? nst::KerasFlavor::Keras2 : nst::KerasFlavor::Keras1;
   nst::save_keras_weights(a.out, w, layers, flavor);
   uint64_t total = 0;
   for (const auto& c : w.convs) total += params(c);
-  fmt::print("wrote {}: VGG16 notop, width divisor {}, {} conv layers, {} parameters, He-normal seed {}, {} layout\n",
-             a.out, d, w.convs.size(), with_commas(total), a.seed, a.flavor);
+  fmt::print("wrote {}: {} notop, width divisor {}, {} conv layers, {} parameters, He-normal seed {}, {} layout\n",
+             a.out, display_name(model), d, w.convs.size(), with_commas(total), a.seed, a.flavor);
   return 0;
 }
 
@@ -61,10 +72,10 @@ int make_random(const Args& a) {
 
 // The divisor whose block1_conv1 the file holds (cheap: one small layer is
 // read per guess); 1 when none fits, so that the full check says why.
-int infer_divisor(const std::string& file) {
+int infer_divisor(const std::string& file, nst::ModelKind model) {
   for (int d : kDivisors) {
     try {
-      nst::load_keras_weights(file, {nst::vgg16_layers(d).front()});
+      nst::load_keras_weights(file, {nst::model_layers(model, d).front()});
       return d;
     } catch (const nst::Error&) {
     }
@@ -101,13 +112,30 @@ void print_table(const std::vector<nst::LayerSpec>& layers, const ConvsByName& g
   }
 }
 
+// The model the file's layer names say, or VGG16 with the reason in `why`
+// when they say none: its table still shows which layers are fine.
+nst::ModelKind detect_model(const std::string& file, std::string& why) {
+  try {
+    return nst::detect_keras_model(file);
+  } catch (const nst::FileError& e) {
+    why = e.what();
+    return nst::ModelKind::Vgg16;
+  }
+}
+
 int inspect(const Args& a) {
-  const int d = a.width_divisor ? a.width_divisor : infer_divisor(a.file);
+  std::string not_detected;
+  const nst::ModelKind model = detect_model(a.file, not_detected);
+  const int d = a.width_divisor ? a.width_divisor : infer_divisor(a.file, model);
   check_divisor(d);
-  const auto layers = nst::vgg16_layers(d);
+  const auto layers = nst::model_layers(model, d);
   fmt::print("file: {}\n", a.file);
-  const std::string network = fmt::format("network: VGG16 notop (Keras layout), width divisor {}{}\n\n", d,
-                                          a.width_divisor ? "" : " (inferred)");
+  if (not_detected.empty())
+    fmt::print("model: {} (detected from layer_names)\n", nst::model_name(model));
+  else
+    fmt::print("model: not detected, checked as {}\n", nst::model_name(model));
+  const std::string network = fmt::format("network: {} notop (Keras layout), width divisor {}{}\n\n",
+                                          display_name(model), d, a.width_divisor ? "" : " (inferred)");
   try {
     const nst::NetworkWeights w = nst::load_keras_weights(a.file, layers);
     ConvsByName good;
@@ -140,7 +168,8 @@ int inspect(const Args& a) {
       fmt::print("\n");
     }
     std::fflush(stdout);  // the table first, then the verdict
-    fmt::print(stderr, "INVALID: {}\n", e.what());
+    // An unrecognised file fails the VGG16 check too; what it lists says more.
+    fmt::print(stderr, "INVALID: {}\n", not_detected.empty() ? e.what() : not_detected);
     return 1;
   }
 }
@@ -149,22 +178,27 @@ int inspect(const Args& a) {
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "nst-weights: inspect VGG16 weights files in the Keras HDF5 layout, and write random ones.\n"
-      "The official file is vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 (weights/fetch_vgg16.sh)."};
+      "nst-weights: inspect VGG16/VGG19 weights files in the Keras HDF5 layout, and write random ones.\n"
+      "The official files are vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 (weights/fetch_vgg16.sh)\n"
+      "and vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5."};
   app.require_subcommand(1);
   Args a;
 
   CLI::App* ins = app.add_subcommand("inspect",
-                                     "List the layers of FILE (kernel and bias shapes, parameters, min/max/mean) and "
-                                     "validate it as the loader does: prints OK, or says exactly what is wrong and "
-                                     "exits 1");
+                                     "Detect the model of FILE (vgg16 or vgg19, from its layer names), list its "
+                                     "layers (kernel and bias shapes, parameters, min/max/mean) and validate it as "
+                                     "the loader does: prints OK, or says exactly what is wrong and exits 1");
   ins->add_option("file", a.file, "Weights file (.h5)")->required();
   ins->add_option("--width-divisor", a.width_divisor,
-                  "Expect VGG16 with channel widths divided by D (default: inferred from block1_conv1)");
+                  "Expect channel widths divided by D (default: inferred from block1_conv1)");
 
   CLI::App* mk = app.add_subcommand("make-random",
-                                    "Write seeded He-normal VGG16 weights (std sqrt(2/(9*cin)), biases N(0, 0.01^2)) "
-                                    "in the Keras layout, for tests and trials without the official file");
+                                    "Write seeded He-normal VGG16 or VGG19 weights (std sqrt(2/(9*cin)), biases "
+                                    "N(0, 0.01^2)) in the Keras layout, for tests and trials without the official "
+                                    "file");
+  mk->add_option("--model", a.model, "vgg16 (13 convs) or vgg19 (16 convs)")
+      ->check(CLI::IsMember({"vgg16", "vgg19"}))
+      ->capture_default_str();
   mk->add_option("--out", a.out, "Output file (.h5); written to a temp file, then renamed")->required();
   mk->add_option("--seed", a.seed, "Random seed; the same seed gives the same file on every platform")->required();
   mk->add_option("--width-divisor", a.width_divisor, "Divide every channel width by D (1 2 4 8 16 32 64; default 1)");

@@ -1,4 +1,4 @@
-// VGG16 weights in the Keras HDF5 "notop" layout, read the way Keras reads
+// VGG weights in the Keras HDF5 "notop" layout, read the way Keras reads
 // them: the root attribute `layer_names` lists the layers; each layer group's
 // `weight_names` lists its datasets relative to the group, kernel first,
 // bias second. Kernels are HWIO float32 for cross-correlation (tf ordering),
@@ -20,42 +20,13 @@
 #include "nst/random.hpp"
 #include "nst/weights.hpp"
 #include "weights/hdf5.hpp"
+#include "weights/keras_file.hpp"
 
 namespace nst {
 namespace {
 
-[[noreturn]] void bad_file(const std::string& path, const std::string& what) {
-  throw FileError("weights file '" + path + "': " + what);
-}
-
-// Keras splits an attribute too big for an HDF5 object header (64 KiB)
-// into `name0`, `name1`, ...; both forms are read.
-bool has_keras_attribute(const h5::Group& g, const std::string& name) {
-  return g.has_attribute(name) || g.has_attribute(name + "0");
-}
-
-std::vector<std::string> read_keras_attribute(const h5::Group& g, const std::string& name) {
-  if (g.has_attribute(name)) return g.read_strings(name);
-  std::vector<std::string> all;
-  for (int i = 0; g.has_attribute(name + std::to_string(i)); ++i) {
-    const std::vector<std::string> chunk = g.read_strings(name + std::to_string(i));
-    all.insert(all.end(), chunk.begin(), chunk.end());
-  }
-  return all;
-}
-
-// The group holding `layer_names`: the root, or `model_weights` in a file
-// written by model.save() rather than save_weights().
-h5::Group weights_group(const h5::File& f) {
-  const h5::Group& root = f.root();
-  if (!has_keras_attribute(root, "layer_names") && root.has_group("model_weights")) {
-    h5::Group g = root.open_group("model_weights");
-    if (has_keras_attribute(g, "layer_names")) return g;
-  }
-  if (!has_keras_attribute(root, "layer_names"))
-    bad_file(f.path(), "no 'layer_names' attribute at the root '/' (not a Keras weights file?)");
-  return root.duplicate();
-}
+using keras::bad_file;
+using keras::weights_group;
 
 std::vector<hsize_t> kernel_shape(const LayerSpec& l) {
   return {3, 3, static_cast<hsize_t>(l.cin), static_cast<hsize_t>(l.cout)};
@@ -105,9 +76,9 @@ ConvWeights read_conv(const h5::Group& root, const std::vector<std::string>& lay
     bad_file(file, "layer '" + l.name + "' is listed in layer_names but its group '" + root.child_path(l.name) +
                        "' is missing");
   const h5::Group g = root.open_group(l.name);
-  if (!has_keras_attribute(g, "weight_names"))
+  if (!keras::has_attribute(g, "weight_names"))
     bad_file(file, "layer '" + l.name + "' has no attribute weight_names (group '" + g.path() + "')");
-  const std::vector<std::string> names = read_keras_attribute(g, "weight_names");
+  const std::vector<std::string> names = keras::read_attribute(g, "weight_names");
   if (names.size() != 2)
     bad_file(file, "layer '" + l.name + "' lists " + std::to_string(names.size()) +
                        " weight(s) in weight_names, expected 2 (kernel, bias)");
@@ -184,7 +155,7 @@ NetworkWeights load_keras_weights(const std::string& path, const std::vector<Lay
   const std::lock_guard<std::mutex> lock(h5::library_mutex());
   const h5::File f = h5::File::open(path, h5::File::Mode::ReadOnly, "weights file");
   const h5::Group root = weights_group(f);
-  const std::vector<std::string> layer_names = read_keras_attribute(root, "layer_names");
+  const std::vector<std::string> layer_names = keras::read_attribute(root, "layer_names");
   NetworkWeights w;
   w.description = path;
   for (const LayerSpec& l : layers)

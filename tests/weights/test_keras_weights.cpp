@@ -15,10 +15,12 @@
 
 #include "nst/error.hpp"
 #include "nst/weights.hpp"
+#include "tests/weights/weights_test_util.hpp"
 #include "weights/hdf5.hpp"
 
 namespace fs = std::filesystem;
 using namespace nst;
+using nst::testing::expect_same_weights;
 
 namespace {
 
@@ -76,17 +78,6 @@ class KerasWeightsTest : public ::testing::Test {
   std::vector<LayerSpec> layers_ = vgg16_layers(8);
   NetworkWeights w_ = make_random_weights(layers_, 7);
 };
-
-void expect_same_weights(const NetworkWeights& a, const NetworkWeights& b) {
-  ASSERT_EQ(a.convs.size(), b.convs.size());
-  for (size_t i = 0; i < a.convs.size(); ++i) {
-    EXPECT_EQ(a.convs[i].name, b.convs[i].name);
-    EXPECT_EQ(a.convs[i].cin, b.convs[i].cin);
-    EXPECT_EQ(a.convs[i].cout, b.convs[i].cout);
-    EXPECT_EQ(a.convs[i].kernel, b.convs[i].kernel) << a.convs[i].name;  // bit-exact
-    EXPECT_EQ(a.convs[i].bias, b.convs[i].bias) << a.convs[i].name;
-  }
-}
 
 bool layer_names_are_variable_length(const std::string& path) {
   const h5::File f = h5::File::open(path);

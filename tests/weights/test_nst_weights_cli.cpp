@@ -1,10 +1,10 @@
 // `nst-weights` (make-random, inspect) and weights/fetch_vgg16.sh end to end:
 // exit codes, what they print, and that a failed fetch installs nothing.
 #include <gtest/gtest.h>
-
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -119,9 +119,65 @@ TEST_F(NstWeightsCliTest, HelpOfEachSubcommandExplainsItsOptions) {
   EXPECT_EQ(mk.code, 0);
   expect_contains(mk, "--flavor");
   expect_contains(mk, "--width-divisor");
+  expect_contains(mk, "--model");
+  expect_contains(mk, "vgg19");
   const Result ins = run(tool("inspect --help"));
   EXPECT_EQ(ins.code, 0);
   expect_contains(ins, "OK");
+}
+
+// --- VGG19 and model detection ---------------------------------------------
+
+TEST_F(NstWeightsCliTest, MakeRandomVgg19WritesSixteenConvs) {
+  const Result r = run(tool("make-random --out " + p("w.h5") + " --seed 5 --width-divisor 8 --model vgg19"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  expect_contains(r, "VGG19 notop, width divisor 8, 16 conv layers, 313,672 parameters");
+}
+
+TEST_F(NstWeightsCliTest, InspectOfAVgg19FileDetectsItAndChecksItsTable) {
+  make("w.h5", "--model vgg19 --flavor keras2");
+  const Result r = run(tool("inspect " + p("w.h5")));
+  EXPECT_EQ(r.code, 0) << r.output;
+  expect_contains(r, "model: vgg19 (detected from layer_names)");
+  expect_contains(r, "network: VGG19 notop (Keras layout), width divisor 8 (inferred)");
+  expect_contains(r, "block3_conv4   3x3x32x32");
+  expect_contains(r, "block5_conv4   3x3x64x64");
+  expect_contains(r, "16 conv layers, 313,672 parameters");
+  expect_contains(r, "\nOK\n");
+}
+
+TEST_F(NstWeightsCliTest, InspectOfAVgg16FileSaysVgg16) {
+  make("w.h5", "--model vgg16");
+  const Result r = run(tool("inspect " + p("w.h5")));
+  EXPECT_EQ(r.code, 0) << r.output;
+  expect_contains(r, "model: vgg16 (detected from layer_names)");
+  expect_contains(r, "network: VGG16 notop");
+  EXPECT_EQ(r.output.find("conv4 "), std::string::npos) << r.output;
+}
+
+TEST_F(NstWeightsCliTest, InspectOfAFileOfNeitherModelSaysWhatItListsAndExitsOne) {
+  make("w.h5");
+  {
+    nst::h5::File f = nst::h5::File::open(p("w.h5"), nst::h5::File::Mode::ReadWrite);
+    std::vector<std::string> names = f.root().read_strings("layer_names");
+    names.erase(std::find(names.begin(), names.end(), "block2_conv1"));
+    f.root().write_strings("layer_names", names, nst::h5::StringKind::Fixed);
+  }
+  const Result r = run(tool("inspect " + p("w.h5")));
+  EXPECT_EQ(r.code, 1);
+  expect_contains(r, "model: not detected, checked as vgg16");
+  expect_contains(r, "block2_conv1   INVALID");  // the VGG16 table still shows what is fine
+  expect_contains(r, "block2_conv2   3x3x16x16");
+  expect_contains(r, "INVALID: weights file '" + p("w.h5") + "': neither a VGG16 nor a VGG19");
+  expect_contains(r, "without 1 of VGG16's 13 convs (block2_conv1)");
+}
+
+TEST_F(NstWeightsCliTest, MakeRandomRejectsAnUnknownModel) {
+  const Result r = run(tool("make-random --out " + p("w.h5") + " --seed 1 --model vgg11"));
+  EXPECT_EQ(r.code, 1);
+  expect_contains(r, "--model");
+  expect_contains(r, "vgg11");
+  EXPECT_FALSE(fs::exists(p("w.h5")));
 }
 
 // --- weights/fetch_vgg16.sh, offline through file:// URLs -------------------

@@ -29,6 +29,14 @@ struct NetworkWeights {
 // naming the file and the exact layer/dataset/attribute that is wrong.
 NetworkWeights load_keras_weights(const std::string& path, const std::vector<LayerSpec>& layers);
 
+// Which model a Keras-layout file holds, from its layer names: Vgg19 when
+// a fourth conv of block 3, 4 or 5 is listed, Vgg16 when all 13 VGG16
+// convs are and none of those. Only names are read; load_keras_weights with
+// model_layers(result, ...) then validates the weights themselves. Throws
+// nst::FileError naming the file and what it lists when it is neither (or
+// is unreadable, or has no layer_names).
+ModelKind detect_keras_model(const std::string& path);
+
 // Seeded He-normal weights (std = sqrt(2 / (9*cin))) and small random
 // biases for `layers`; deterministic for a given seed on every platform.
 NetworkWeights make_random_weights(const std::vector<LayerSpec>& layers, uint64_t seed);
