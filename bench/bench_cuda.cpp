@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cuda/blas1.hpp"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d.hpp"
 #include "kernels/cuda/elementwise.hpp"
@@ -563,6 +564,28 @@ void BM_adam(benchmark::State& state, const Act& a) {
   set_bandwidth(state, bytes, "fused moments + update");
 }
 
+// BLAS-1 on the image vectors of an L-BFGS step (512x384x3 floats).
+// dot: reads a, b; the result stays on the device (two launches: partials,
+// then the fixed-order finish).
+void BM_dot(benchmark::State& state, size_t n) {
+  const double bytes = 8.0 * n;
+  const int k = cold_copies(bytes);
+  auto a = random_copies(k, n, 26), b = random_copies(k, n, 27);
+  Floats result(k), ws(cu::blas1_workspace_floats(n));
+  run_timed(state, k, [&](int i) { cu::dot(result.get() + i, a[i].get(), b[i].get(), n, ws.get(), g_stream); });
+  set_bandwidth(state, bytes, "deterministic partial sums in double");
+}
+
+// axpy with its scale read from a device scalar: reads x, reads and writes y.
+void BM_axpy(benchmark::State& state, size_t n) {
+  const double bytes = 12.0 * n;
+  const int k = cold_copies(bytes);
+  auto x = random_copies(k, n, 28), y = random_copies(k, n, 29);
+  Floats scale = random_floats(1, 30, 1e-3f, 2e-3f);
+  run_timed(state, k, [&](int i) { cu::axpy(y[i].get(), 0.5f, scale.get(), x[i].get(), n, g_stream); });
+  set_bandwidth(state, bytes, "y += alpha * *scale * x, float4");
+}
+
 // 3 bytes in and 3 floats out per pixel (or back).
 void BM_preprocess(benchmark::State& state, const Act& a, bool forward) {
   const size_t px = static_cast<size_t>(a.H) * a.W;
@@ -602,6 +625,9 @@ void register_memory_bound() {
   add(std::string("adam_step/custom/") + kImage.name, [](benchmark::State& s) { BM_adam(s, kImage); });
   add(std::string("preprocess/custom/") + kImage.name, [](benchmark::State& s) { BM_preprocess(s, kImage, true); });
   add(std::string("deprocess/custom/") + kImage.name, [](benchmark::State& s) { BM_preprocess(s, kImage, false); });
+  constexpr size_t kLbfgsVector = 512 * 384 * 3;
+  add("dot/custom/image512x384", [](benchmark::State& s) { BM_dot(s, kLbfgsVector); });
+  add("axpy/custom/image512x384", [](benchmark::State& s) { BM_axpy(s, kLbfgsVector); });
 }
 
 // Device, library versions and timing method, in the JSON's "context".

@@ -226,6 +226,35 @@ void BM_deprocess(benchmark::State& state) {
   state.counters["GB/s"] = rate(pixels * 3.0 * (1 + sizeof(float)));
 }
 
+// ---- BLAS-1 for L-BFGS on the image: arg n floats ----------------------------------
+
+void BM_dot(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  const auto a = random_floats(n), b = random_floats(n);
+  float r;
+  for (auto _ : state) {
+    dot(&r, a.data(), b.data(), n);
+    benchmark::DoNotOptimize(r);
+  }
+  state.counters["GB/s"] = rate(2.0 * n * sizeof(float));  // a, b read
+}
+
+void BM_axpy(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  const auto x = random_floats(n);
+  auto y = random_floats(n);
+  const float scale = 1e-3f;  // y stays bounded over many iterations
+  for (auto _ : state) {
+    axpy(y.data(), 0.5f, &scale, x.data(), n);
+    benchmark::ClobberMemory();
+  }
+  state.counters["GB/s"] = rate(3.0 * n * sizeof(float));  // x, y read; y written
+}
+
+// A 512x384 RGB image, the vectors of an L-BFGS step.
+BENCHMARK(BM_dot)->ArgName("n")->Arg(512 * 384 * 3)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_axpy)->ArgName("n")->Arg(512 * 384 * 3)->Unit(benchmark::kMicrosecond);
+
 void image_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"H", "W"})->Args({512, 512})->Unit(benchmark::kMicrosecond);
 }

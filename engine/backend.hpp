@@ -76,6 +76,26 @@ class Backend {
   virtual void preprocess(float* x, const uint8_t* rgb, size_t pixels) = 0;
   virtual void deprocess(uint8_t* rgb, const float* x, size_t pixels) = 0;
 
+  // ---- vector ops (optimisers) -----------------------------------------------
+  // BLAS-1 on backend memory for an optimiser that keeps its vectors there
+  // (L-BFGS): results stay in backend memory, so a chain of them (a dot
+  // feeding an axpy's scale) queues without a host sync; download the few
+  // scalars the host needs. Same numerics on every backend (the cpu ops of
+  // kernels/cpu/ops.hpp): sums in double rounded once to float; axpy is
+  // fma(alpha * *scale, x, y) with the coefficient rounded once to float.
+  // Deterministic: the same inputs at the same addresses give the same bits.
+
+  // result (device scalar) = a . b over n floats, deterministic.
+  virtual void dot(float* result, const float* a, const float* b, size_t n) = 0;
+  // result (device scalar) = sum |a[i]| over n floats, deterministic.
+  virtual void asum(float* result, const float* a, size_t n) = 0;
+  // y += alpha * (scale ? *scale : 1) * x; scale is a device scalar or null.
+  virtual void axpy(float* y, float alpha, const float* scale, const float* x, size_t n) = 0;
+  // x *= alpha.
+  virtual void scale(float* x, float alpha, size_t n) = 0;
+  virtual void copy(float* dst, const float* src, size_t n) = 0;  // device to device, no overlap
+  virtual void reserve_vector_ops(size_t /*n*/) {}  // planning time: scratch for dot/asum of n floats
+
   // Waits for queued work (a no-op on the CPU).
   virtual void synchronize() {}
 

@@ -83,6 +83,14 @@ class CpuBackend final : public Backend {
   void preprocess(float* x, const uint8_t* rgb, size_t pixels) override { cpu::preprocess(x, rgb, pixels); }
   void deprocess(uint8_t* rgb, const float* x, size_t pixels) override { cpu::deprocess(rgb, x, pixels); }
 
+  void dot(float* result, const float* a, const float* b, size_t n) override { cpu::dot(result, a, b, n); }
+  void asum(float* result, const float* a, size_t n) override { cpu::asum(result, a, n); }
+  void axpy(float* y, float alpha, const float* scale, const float* x, size_t n) override {
+    cpu::axpy(y, alpha, scale, x, n);
+  }
+  void scale(float* x, float alpha, size_t n) override { cpu::scal(x, alpha, n); }
+  void copy(float* dst, const float* src, size_t n) override { std::copy(src, src + n, dst); }
+
  private:
   static void grow(std::vector<float>& ws, size_t floats) {
     if (ws.size() < floats) ws.resize(floats);

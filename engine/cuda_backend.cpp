@@ -12,6 +12,7 @@
 #include <tuple>
 #include <vector>
 
+#include "kernels/cuda/blas1.hpp"
 #include "kernels/cuda/conv2d.hpp"
 #include "kernels/cuda/elementwise.hpp"
 #include "kernels/cuda/losses.hpp"
@@ -188,6 +189,7 @@ class CudaBackend final : public Backend {
   void reserve_tv_loss(const Shape& x) override {
     moved(loss_ws_.reserve(tv_loss_workspace_floats(x.n, x.h, x.w, x.c)));
   }
+  void reserve_vector_ops(size_t n) override { moved(vector_ws_.reserve(blas1_workspace_floats(n))); }
 
   void upload(float* dst, const float* src, size_t n) override {
     NST_CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyHostToDevice, stream_));
@@ -296,6 +298,23 @@ class CudaBackend final : public Backend {
     synchronize();
   }
 
+  // ---- vector ops --------------------------------------------------------------------
+  // Queued on the stream like every op: results stay on the device.
+  void dot(float* result, const float* a, const float* b, size_t n) override {
+    cuda::dot(result, a, b, n, vector_ws_.get(blas1_workspace_floats(n), "vector op"), stream_);
+  }
+  void asum(float* result, const float* a, size_t n) override {
+    cuda::asum(result, a, n, vector_ws_.get(blas1_workspace_floats(n), "vector op"), stream_);
+  }
+  void axpy(float* y, float alpha, const float* scale, const float* x, size_t n) override {
+    cuda::axpy(y, alpha, scale, x, n, stream_);
+  }
+  void scale(float* x, float alpha, size_t n) override { cuda::scal(x, alpha, n, stream_); }
+  void copy(float* dst, const float* src, size_t n) override {
+    if (n == 0) return;
+    NST_CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice, stream_));
+  }
+
   void synchronize() override { NST_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
 
   void run_captured(const std::function<void()>& record) override {
@@ -370,7 +389,7 @@ class CudaBackend final : public Backend {
   int* step_ = nullptr;       // device: Adam's step number
   int* host_step_ = nullptr;  // pinned staging for it
   DeviceArena arena_;
-  Scratch<float> conv_ws_, gram_ws_, loss_ws_;
+  Scratch<float> conv_ws_, gram_ws_, loss_ws_, vector_ws_;
   Scratch<uint8_t> bytes_;
 #if NST_BACKEND_CUDNN
   std::unique_ptr<CudnnConv> cudnn_;

@@ -7,7 +7,6 @@
 // Loss values are summed in double with a deterministic order.
 #include <cblas.h>
 
-#include <algorithm>
 #include <cstddef>
 #include <vector>
 
@@ -17,11 +16,8 @@
 namespace nst::cpu {
 
 namespace {
-// Elements per term of the deterministic sums below: a block is one SIMD
-// loop, and the block boundaries (hence the summation order) depend only
-// on n, never on the thread count.
-constexpr size_t kBlock = 4096;
-size_t blocks(size_t n) { return (n + kBlock - 1) / kBlock; }
+// The elementwise sums below are deterministic_block_sum's blocks
+// (kernels/cpu/reduce.hpp): kSumBlock elements each, boundaries fixed by n.
 
 // Elements [begin, end) of the content loss: adds the gradient to dF and
 // returns the sum of squared differences. A function of its own (not a
@@ -54,9 +50,8 @@ double gram_diff_block(float* D, const float* G, const float* A, size_t begin, s
 
 void content_loss(float* loss, float* dF, const float* F, const float* P, size_t n, float weight) {
   const float scale = 2.f * weight / static_cast<float>(n);
-  const double sum = deterministic_sum(blocks(n), [&](size_t b) {
-    return content_block(dF, F, P, b * kBlock, std::min(n, (b + 1) * kBlock), scale);
-  });
+  const double sum = deterministic_block_sum(
+      n, [&](size_t begin, size_t end) { return content_block(dF, F, P, begin, end, scale); });
   *loss = static_cast<float>(weight * sum / n);
 }
 
@@ -78,9 +73,7 @@ void style_loss(float* loss, float* dF, const float* F, const float* G, const fl
   for (int n = 0; n < N; ++n) {
     const float* g = G + n * cc;
     // One pass: D = G[n] - A, and the sum of its squares.
-    sum += deterministic_sum(blocks(cc), [&](size_t b) {
-      return gram_diff_block(D, g, A, b * kBlock, std::min(cc, (b + 1) * kBlock));
-    });
+    sum += deterministic_block_sum(cc, [&](size_t begin, size_t end) { return gram_diff_block(D, g, A, begin, end); });
     // dF[n] (HW,C) += scale * F[n] (HW,C) x D (C,C)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, HW, C, C, scale, F + static_cast<size_t>(n) * HW * C, C,
                 D, C, 1.f, dF + static_cast<size_t>(n) * HW * C, C);

@@ -97,6 +97,27 @@ void adam_step(float* x, float* m, float* v, const float* g, size_t n, const Ada
 void adam_step_reference(double* x, double* m, double* v, const double* g, size_t n,
                          const AdamHyper& h);
 
+// ---- BLAS-1 -----------------------------------------------------------------
+// Vector ops for optimisers (L-BFGS's two-loop recursion). dot and asum sum
+// in double over fixed blocks of the range (kernels/cpu/reduce.hpp), so they
+// are bit-identical at any thread count, and round once to float; the result
+// goes to a scalar in memory, as on the device backends.
+// *result = sum a[i] * b[i]; a may equal b (a squared norm).
+void dot(float* result, const float* a, const float* b, size_t n);
+// *result = sum |a[i]|.
+void asum(float* result, const float* a, size_t n);
+// y += alpha * (scale ? *scale : 1) * x, with the coefficient
+// c = alpha * *scale formed once, in float, then y[i] = fma(c, x[i], y[i])
+// (one rounding, as the CUDA kernel does: the two agree bit for bit). y may
+// equal x; otherwise they must not overlap.
+void axpy(float* y, float alpha, const float* scale, const float* x, size_t n);
+// x *= alpha.
+void scal(float* x, float alpha, size_t n);
+void dot_reference(double* result, const double* a, const double* b, size_t n);
+void asum_reference(double* result, const double* a, size_t n);
+void axpy_reference(double* y, double alpha, const double* scale, const double* x, size_t n);
+void scal_reference(double* x, double alpha, size_t n);
+
 // ---- Caffe preprocessing for the Keras VGG weights --------------------------
 // x (pixels,3) BGR in 0..255 minus the mean (103.939, 116.779, 123.68) from
 // rgb (pixels,3) bytes; deprocess inverts it, rounds and clamps to 0..255.

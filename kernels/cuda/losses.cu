@@ -16,48 +16,18 @@
 #include <utility>
 
 #include "kernels/cuda/losses.hpp"
+#include "kernels/cuda/reduce.cuh"
 #include "kernels/cuda/tile_gemm.cuh"
 
 NST_CUDA_BEGIN
 
 namespace {
 
-constexpr int kThreads = 256;     // every elementwise and reduction block
-constexpr int kWarps = kThreads / 32;
-constexpr int kMaxPartials = 1024;  // ~8 resident blocks per SM on 132 SMs: one wave
-
-// A block's partial sum is kept as two floats, hi + lo (about 48 bits), so
-// the workspace needs float alignment only (the style loss's partials follow
-// D, N*C*C floats) and the loss still keeps double accuracy.
-constexpr size_t kFloatsPerPartial = 2;
-
-__device__ __forceinline__ void store_partial(float* partials, size_t b, double s) {
-  const float hi = static_cast<float>(s);
-  partials[kFloatsPerPartial * b] = hi;
-  partials[kFloatsPerPartial * b + 1] = static_cast<float>(s - hi);
-}
-
-__device__ __forceinline__ double load_partial(const float* partials, size_t b) {
-  return static_cast<double>(partials[kFloatsPerPartial * b]) + partials[kFloatsPerPartial * b + 1];
-}
-
-__device__ __forceinline__ double warp_sum(double v) {
-#pragma unroll
-  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_down_sync(0xffffffffu, v, offset);
-  return v;
-}
-
-// Sum of v over a 1-D block of kThreads, in a fixed tree order; the result
-// is valid in thread 0. Every thread must call it (it has a barrier).
-__device__ __forceinline__ double block_sum(double v) {
-  NST_SHARED(double[kWarps], warp_sums);
-  const int lane = static_cast<int>(threadIdx.x) % 32, warp = static_cast<int>(threadIdx.x) / 32;
-  v = warp_sum(v);
-  if (lane == 0) warp_sums[warp] = v;
-  __syncthreads();
-  if (warp == 0) v = warp_sum(lane < kWarps ? warp_sums[lane] : 0.0);
-  return v;
-}
+// Every elementwise and reduction block; the sums are kernels/cuda/reduce.cuh's.
+constexpr int kThreads = reduce::kThreads;
+constexpr int kMaxPartials = reduce::kMaxPartials;
+using reduce::block_sum;
+using reduce::store_partial;
 
 // ---- style product tiling (kernels/cuda/tile_gemm.cuh) ----------------------------
 // dF tiles of 64 pixels x 64 channels, the inner dimension (channels of F,
@@ -98,9 +68,7 @@ __device__ __forceinline__ void store_feature_slab(float (*slab)[kPitch], const 
 __global__ void __launch_bounds__(kThreads)
     finish_loss_kernel(float* loss, const float* __restrict__ partials, int count, double weight,
                        double divisor) {
-  double s = 0.0;
-  for (int b = static_cast<int>(threadIdx.x); b < count; b += kThreads) s += load_partial(partials, b);
-  s = block_sum(s);
+  const double s = reduce::sum_partials(partials, count);
   if (threadIdx.x == 0) *loss = static_cast<float>(weight * s / divisor);
 }
 
@@ -224,7 +192,7 @@ dim3 tv_grid(int N, int H, int W, int C) {
   return dim3(per_row, std::min(rows, std::max(1, kMaxPartials / per_row)));
 }
 
-size_t partial_floats(dim3 grid) { return kFloatsPerPartial * grid.x * grid.y * grid.z; }
+size_t partial_floats(dim3 grid) { return reduce::partial_floats(static_cast<size_t>(grid.x) * grid.y * grid.z); }
 
 void finish_loss(float* loss, const float* partials, dim3 grid, double weight, double divisor,
                  cudaStream_t stream) {

@@ -6,10 +6,15 @@
 //                     executed on the CPU (runs everywhere, CI included)
 //   CudaBackendGpu.*  nst's own cuda backend on a device, for each conv/Gram
 //                     algorithm pair; skipped with a message without a GPU
+//   CudaBackendEmuVectorOps.*  the optimisers' vector ops (dot, asum, axpy,
+//                     scale, copy), emulated, against the cpu backend's
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
 
 #include "engine/backend.hpp"
 #include "kernels/test_util.hpp"
@@ -152,6 +157,140 @@ TEST(CudaBackendEmuOptions, VendorAlgorithmsAreRefusedWithAMessage) {
   } catch (const DeviceError& e) {
     EXPECT_NE(std::string(e.what()).find("custom"), std::string::npos) << e.what();
   }
+}
+
+// ---- vector ops (optimisers), emulated backend vs cpu backend --------------------
+
+// The results of one fixed sequence of vector ops on a backend, downloaded.
+struct VectorOpsRun {
+  std::vector<float> sums;     // dot(a, b), dot(a, a), asum(a), dot(a, b) of odd views
+  std::vector<float> y;        // y0 + alpha * scale * x, scale a backend scalar
+  std::vector<float> y_plain;  // y0 + alpha * x, no scale
+  std::vector<float> chained;  // y0 - 0.5 * dot(a, b) * x: the dot's result as the scale
+  std::vector<float> copied;   // copy of a, then scaled by -1.7
+  std::vector<float> odd_y;    // axpy on views one float off the allocation
+};
+
+VectorOpsRun run_vector_ops(Backend& be, size_t n) {
+  const auto a = test::random_floats(n, 1), b = test::random_floats(n, 2), x = test::random_floats(n, 3);
+  const auto y0 = test::random_floats(n, 4, -2.f, 2.f);
+  be.reserve_vector_ops(n);
+  auto put = [&](const std::vector<float>& host, size_t offset = 0) {
+    float* d = be.allocate(host.size() + offset) + offset;
+    be.upload(d, host.data(), host.size());
+    return d;
+  };
+  auto get = [&](const float* d, size_t count) {
+    std::vector<float> host(count);
+    be.download(host.data(), d, count);
+    return host;
+  };
+  float* da = put(a);
+  float* db = put(b);
+  float* dx = put(x);
+  float* dy = put(y0);
+  float* dy_plain = put(y0);
+  float* dchained = put(y0);
+  float* dcopy = be.allocate(n);
+  // Views one float into their allocations: float4 paths with a scalar head.
+  float* oa = put(a, 1);
+  float* ob = put(b, 1);
+  float* ox = put(x, 1);
+  float* oy = put(y0, 1);
+  float* scalars = put({NAN, NAN, NAN, NAN, 2.718f});  // 4 results, then a scale
+  float* scale = scalars + 4;
+
+  // Queued back to back with no download in between, as an optimiser would.
+  be.dot(scalars + 0, da, db, n);
+  be.dot(scalars + 1, da, da, n);
+  be.asum(scalars + 2, da, n);
+  be.dot(scalars + 3, oa, ob, n);
+  be.axpy(dy, -0.37f, scale, dx, n);
+  be.axpy(dy_plain, -0.37f, nullptr, dx, n);
+  be.axpy(dchained, -0.5f, scalars + 0, dx, n);
+  be.copy(dcopy, da, n);
+  be.scale(dcopy, -1.7f, n);
+  be.axpy(oy, 0.25f, scale, ox, n);
+  be.synchronize();
+
+  VectorOpsRun r;
+  r.sums = get(scalars, 4);
+  r.y = get(dy, n);
+  r.y_plain = get(dy_plain, n);
+  r.chained = get(dchained, n);
+  r.copied = get(dcopy, n);
+  r.odd_y = get(oy, n);
+  return r;
+}
+
+// Same bits everywhere; prints how many differ.
+::testing::AssertionResult exactly(const char* what, const std::vector<float>& got, const std::vector<float>& want) {
+  if (got.size() != want.size()) return ::testing::AssertionFailure() << what << ": sizes differ";
+  size_t diff = 0;
+  for (size_t i = 0; i < got.size(); ++i) diff += std::memcmp(&got[i], &want[i], sizeof(float)) != 0;
+  std::printf("    %-8s bitwise mismatches %zu of %zu\n", what, diff, got.size());
+  if (diff == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << what << ": " << diff << " of " << got.size() << " differ, relative error "
+                                       << test::relative_error(got, test::to_double(want));
+}
+
+// The options the emulated backend accepts: custom conv and Gram kernels.
+Options custom_algorithms() {
+  Options o;
+  o.conv_algo = ConvAlgo::Custom;
+  o.gram_algo = GramAlgo::Custom;
+  return o;
+}
+
+TEST(CudaBackendEmuVectorOps, MatchTheCpuBackend) {
+  for (size_t n : {size_t{1}, size_t{5}, size_t{1000}, size_t{65537}}) {
+    SCOPED_TRACE("n=" + std::to_string(n));
+    auto dev_backend = make_emulated_cuda_backend(custom_algorithms());
+    auto cpu_backend = make_cpu_backend(0);
+    const VectorOpsRun dev = run_vector_ops(*dev_backend, n), cpu = run_vector_ops(*cpu_backend, n);
+    // Double sums rounded once, in different orders: within rounding.
+    const double err = test::relative_error(dev.sums, test::to_double(cpu.sums));
+    std::printf("    dot/asum rel err %.3e (tol 1e-6)\n", err);
+    for (size_t i = 0; i < cpu.sums.size(); ++i)
+      EXPECT_NEAR(dev.sums[i], cpu.sums[i], 1e-6 * std::fabs(cpu.sums[i])) << "sum " << i;
+    // The same float operations (fma included): the same bits.
+    EXPECT_TRUE(exactly("axpy", dev.y, cpu.y));
+    EXPECT_TRUE(exactly("axpy", dev.y_plain, cpu.y_plain));
+    EXPECT_TRUE(exactly("scale", dev.copied, cpu.copied));
+    EXPECT_TRUE(exactly("axpy odd", dev.odd_y, cpu.odd_y));
+    // Exact given equal dots (they are, here), else within their rounding.
+    if (std::memcmp(&dev.sums[0], &cpu.sums[0], sizeof(float)) == 0) {
+      EXPECT_TRUE(exactly("chained", dev.chained, cpu.chained));
+    } else {
+      EXPECT_LE(test::relative_error(dev.chained, test::to_double(cpu.chained)), 1e-6);
+    }
+  }
+}
+
+TEST(CudaBackendEmuVectorOps, CopyIsExact) {
+  auto be = make_emulated_cuda_backend(custom_algorithms());
+  const auto a = test::random_floats(1001, 5);
+  float* src = be->allocate(a.size());
+  float* dst = be->allocate(a.size());
+  be->upload(src, a.data(), a.size());
+  be->copy(dst, src, a.size());
+  be->copy(dst, src, 0);  // nothing, not an error
+  std::vector<float> got(a.size());
+  be->download(got.data(), dst, got.size());
+  EXPECT_TRUE(exactly("copy", got, a));
+}
+
+TEST(CudaBackendEmuVectorOps, SumsNeedScratchReservedWhilePlanning) {
+  auto be = make_emulated_cuda_backend(custom_algorithms());
+  float* v = be->allocate(1000);
+  be->fill(v, 1.f, 1000);
+  EXPECT_THROW(be->dot(v, v, v, 1000), Error);
+  be->reserve_vector_ops(1000);
+  float* r = be->allocate(1);
+  be->asum(r, v, 1000);
+  float got = NAN;
+  be->download(&got, r, 1);
+  EXPECT_EQ(got, 1000.f);
 }
 
 // ---- a real device: nst's cuda backend, every algorithm pair -------------------
