@@ -249,7 +249,7 @@ std::string tile_label(cu::ConvTileConfig c) {
 }
 
 // The tensors of one conv layer: x, w, b, y for fprop; dy, dx (and the
-// custom dgrad's workspace) for dgrad.
+// custom dgrad's rearranged kernel, ws) for dgrad.
 struct ConvBuffers {
   explicit ConvBuffers(const ConvLayer& l)
       : px(static_cast<size_t>(l.H) * l.W),
@@ -282,14 +282,15 @@ void BM_conv_custom(benchmark::State& state, const ConvLayer& l, bool fprop, int
     // relu_y = nullptr: the plain backward-data, to compare with cuDNN's
     // dgrad, which takes dy with the ReLU mask already applied (the backend
     // runs relu_backward first on that path, while the custom kernel masks
-    // dy as it loads it). Includes the weight rearrangement launch.
+    // dy as it loads it). The kernel is rearranged once, outside the timed
+    // loop, as the engine does per Model (cuDNN's plan keeps its own copy).
+    cu::conv2d_dgrad_weights(t.ws.get(), t.w.get(), l.Cin, l.Cout, g_stream);
     run_timed(state, 1, [&](int) {
       if (tile < 0)
-        cu::conv2d_dgrad(t.dx.get(), t.dy.get(), nullptr, t.w.get(), 1, l.H, l.W, l.Cin, l.Cout, t.ws.get(),
-                         g_stream);
+        cu::conv2d_dgrad_prepared(t.dx.get(), t.dy.get(), nullptr, t.ws.get(), 1, l.H, l.W, l.Cin, l.Cout, g_stream);
       else
-        cu::conv2d_dgrad(t.dx.get(), t.dy.get(), nullptr, t.w.get(), 1, l.H, l.W, l.Cin, l.Cout, t.ws.get(), cfg,
-                         g_stream);
+        cu::conv2d_dgrad_prepared(t.dx.get(), t.dy.get(), nullptr, t.ws.get(), 1, l.H, l.W, l.Cin, l.Cout, cfg,
+                                  g_stream);
     });
   }
   state.counters["GFLOP/s"] = giga_rate(conv_flops(l));

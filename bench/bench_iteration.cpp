@@ -1,8 +1,10 @@
-// Whole-iteration benchmark: one Adam iteration of style transfer (forward
-// to the deepest tap, losses, backward to the image, Adam step) on VGG16
-// with random weights (same shapes and cost as the real ones).
+// Whole-iteration benchmark: one iteration of style transfer (forward to
+// the deepest tap, losses, backward to the image, the optimiser's update)
+// on VGG16 with random weights (same shapes and cost as the real ones), for
+// L-BFGS (history 100, full after 100 iterations: the timed loop starts
+// there) and Adam side by side, unless --optimizer picks one.
 //
-//   nst_bench_iteration --image-size 256,512 [--device cpu|cuda|auto] [--threads N]
+//   nst_bench_iteration --image-size 256,512 [--optimizer lbfgs|adam] [--device cpu|cuda|auto] [--threads N]
 //                       [--conv-algo cudnn|custom] [--gram-algo cublas|custom] [--tf32]
 //                       [--benchmark_format=json] [--benchmark_out=F]
 // The label names the backend and its algorithms.
@@ -24,6 +26,7 @@ struct BenchConfig {
   nst::ConvAlgo conv_algo = nst::ConvAlgo::Cudnn;
   nst::GramAlgo gram_algo = nst::GramAlgo::Cublas;
   bool tf32 = false;
+  std::vector<nst::OptimizerKind> optimizers = {nst::OptimizerKind::Lbfgs, nst::OptimizerKind::Adam};
 };
 
 // Conv multiply-adds x2 of one iteration: fprop and dgrad of every conv up
@@ -41,9 +44,11 @@ double iteration_flops(const std::vector<nst::LayerSpec>& layers, int last, int 
   return flops;
 }
 
-void run_iterations(benchmark::State& state, const BenchConfig& cfg, const nst::NetworkWeights* weights) {
+void run_iterations(benchmark::State& state, const BenchConfig& cfg, nst::OptimizerKind optimizer,
+                    const nst::NetworkWeights* weights) {
   const int size = static_cast<int>(state.range(0));
   nst::Options opt;
+  opt.optimizer = optimizer;
   opt.device = cfg.device;
   opt.threads = cfg.threads;
   opt.conv_algo = cfg.conv_algo;
@@ -55,8 +60,9 @@ void run_iterations(benchmark::State& state, const BenchConfig& cfg, const nst::
   session.init_image(nst::Init::Random, 0);
   // Warm-up: first touch of every buffer; on cuda the second evaluation is
   // captured into a graph, which the timed ones replay.
-  session.step();
-  session.step();
+  // L-BFGS's two-loop recursion grows with its history: fill it first.
+  const int warm = optimizer == nst::OptimizerKind::Lbfgs ? opt.lbfgs_history + 1 : 2;
+  for (int i = 0; i < warm; ++i) session.step();
   for (auto _ : state) benchmark::DoNotOptimize(session.step());
   const auto layers = nst::vgg16_layers();
   const double flops = iteration_flops(layers, 13 /* block5_conv1 */, size, size);
@@ -67,9 +73,10 @@ void run_iterations(benchmark::State& state, const BenchConfig& cfg, const nst::
 
 // A failure (no device, bad flag, out of memory) is reported as the
 // benchmark's error, in the table and the JSON, instead of aborting.
-void BM_Iteration(benchmark::State& state, const BenchConfig& cfg, const nst::NetworkWeights* weights) {
+void BM_Iteration(benchmark::State& state, const BenchConfig& cfg, nst::OptimizerKind optimizer,
+                  const nst::NetworkWeights* weights) {
   try {
-    run_iterations(state, cfg, weights);
+    run_iterations(state, cfg, optimizer, weights);
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
   }
@@ -101,6 +108,8 @@ BenchConfig parse_own_flags(int& argc, char** argv) {
       cfg.conv_algo = std::string(v) == "custom" ? nst::ConvAlgo::Custom : nst::ConvAlgo::Cudnn;
     } else if (const char* v = value("--gram-algo")) {
       cfg.gram_algo = std::string(v) == "custom" ? nst::GramAlgo::Custom : nst::GramAlgo::Cublas;
+    } else if (const char* v = value("--optimizer")) {
+      cfg.optimizers = {std::string(v) == "adam" ? nst::OptimizerKind::Adam : nst::OptimizerKind::Lbfgs};
     } else if (a == "--tf32") {
       cfg.tf32 = true;
     } else {
@@ -116,9 +125,12 @@ BenchConfig parse_own_flags(int& argc, char** argv) {
 int main(int argc, char** argv) {
   static const BenchConfig cfg = parse_own_flags(argc, argv);
   static const nst::NetworkWeights weights = nst::make_random_weights(nst::vgg16_layers(), 0);
-  auto* b = benchmark::RegisterBenchmark("iteration", BM_Iteration, cfg, &weights);
-  for (int s : cfg.sizes) b->Arg(s);
-  b->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+  for (nst::OptimizerKind o : cfg.optimizers) {
+    auto* b = benchmark::RegisterBenchmark(o == nst::OptimizerKind::Adam ? "iteration/adam" : "iteration/lbfgs",
+                                           BM_Iteration, cfg, o, &weights);
+    for (int s : cfg.sizes) b->Arg(s);
+    b->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+  }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

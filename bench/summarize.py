@@ -79,15 +79,17 @@ def iteration_table(out_dir, problems):
         for run in loaded[1]:
             parts = name_parts(run)
             size = int(run.get("px", parts[-1] if parts and parts[-1].isdigit() else 0))
+            # iteration/<optimizer>/<size>: one row per configuration and optimiser
+            row = f"{config} {parts[1]}" if len(parts) > 2 else config
             if size not in sizes:
                 sizes.append(size)
             if errored(run, path, problems):
-                table.setdefault(config, {})[size] = "err"
+                table.setdefault(row, {})[size] = "err"
                 continue
-            table.setdefault(config, {})[size] = f"{seconds(run) * 1e3:.2f}"
-            labels[config] = run.get("label", "")
+            table.setdefault(row, {})[size] = f"{seconds(run) * 1e3:.2f}"
+            labels[row] = run.get("label", "")
     sizes.sort()
-    print("ms per iteration (forward, losses, backward, Adam)")
+    print("ms per iteration (forward, losses, backward, optimiser update)")
     header = ["config"] + [f"{s}px" for s in sizes] + ["backend"]
     rows = [[c] + [table[c].get(s, "-") for s in sizes] + [labels.get(c, "")] for c in table]
     print_table(header, rows)

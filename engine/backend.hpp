@@ -49,11 +49,16 @@ class Backend {
   // y (N,H,W,cout) = [relu](conv3x3(x, w) + b); w (3,3,x.c,cout) HWIO.
   virtual void conv2d_fprop(float* y, const float* x, const Shape& xs, const float* w, const float* b,
                             int cout, bool relu) = 0;
-  // dx (N,H,W,x.c) = dL/dx from dy (N,H,W,cout). If relu_y is not null, dy
-  // is the gradient w.r.t. relu_y = relu(conv(x)) and the ReLU mask is
-  // applied on the way in (dy may be overwritten in doing so).
+  // Planning time, once per frozen kernel w (3,3,cin,cout): its form for
+  // conv2d_dgrad (the flipped, transposed copy), which lives as long as
+  // the backend.
+  virtual const float* prepare_conv2d_dgrad(const float* w, int cin, int cout) = 0;
+  // dx (N,H,W,x.c) = dL/dx from dy (N,H,W,cout), with w_dgrad from
+  // prepare_conv2d_dgrad(w). If relu_y is not null, dy is the gradient
+  // w.r.t. relu_y = relu(conv(x)) and the ReLU mask is applied on the way
+  // in (dy may be overwritten in doing so).
   virtual void conv2d_dgrad(float* dx, float* dy, const float* relu_y, const Shape& xs, const float* w,
-                            int cout) = 0;
+                            const float* w_dgrad, int cout) = 0;
   // y (N,H/2,W/2,C); backward overwrites dx (N,H,W,C).
   virtual void pool2x2_forward(float* y, const float* x, const Shape& xs, bool max) = 0;
   virtual void pool2x2_backward(float* dx, const float* dy, const float* x, const Shape& xs, bool max) = 0;

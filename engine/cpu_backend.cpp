@@ -38,10 +38,15 @@ class CpuBackend final : public Backend {
                     bool relu) override {
     cpu::conv2d_fprop(y, x, w, b, xs.n, xs.h, xs.w, xs.c, cout, relu, conv_ws_.data());
   }
-  void conv2d_dgrad(float* dx, float* dy, const float* relu_y, const Shape& xs, const float* w,
-                    int cout) override {
+  const float* prepare_conv2d_dgrad(const float* w, int cin, int cout) override {
+    float* wt = allocate(static_cast<size_t>(9) * cin * cout);
+    cpu::conv2d_dgrad_weights(wt, w, cin, cout);
+    return wt;
+  }
+  void conv2d_dgrad(float* dx, float* dy, const float* relu_y, const Shape& xs, const float* /*w*/,
+                    const float* w_dgrad, int cout) override {
     if (relu_y) cpu::relu_backward(dy, dy, relu_y, xs.pixels() * cout);
-    cpu::conv2d_dgrad(dx, dy, w, xs.n, xs.h, xs.w, xs.c, cout, conv_ws_.data());
+    cpu::conv2d_dgrad_prepared(dx, dy, w_dgrad, xs.n, xs.h, xs.w, xs.c, cout, conv_ws_.data());
   }
   void pool2x2_forward(float* y, const float* x, const Shape& xs, bool max) override {
     if (max) {

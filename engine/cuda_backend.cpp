@@ -176,9 +176,11 @@ class CudaBackend final : public Backend {
   void release(size_t mark) override {
     synchronize();  // queued work may still read what is being released
     arena_.release(mark);
+    // A capture may point into what was released (a Plan of another scale
+    // comes next): it is dropped and made again on the next evaluation.
+    moved(true);
   }
   void reserve_conv2d(const Shape& x, int cout) override {
-    moved(conv_ws_.reserve(conv2d_dgrad_workspace_floats(x.c, cout)));
     // Every conv output may be a style tap, of the image or of a style image.
     moved(gram_ws_.reserve(gram_workspace_floats(x.n, x.h * x.w, cout)));
   }
@@ -216,16 +218,22 @@ class CudaBackend final : public Backend {
 #endif
     cuda::conv2d_fprop(y, x, w, b, xs.n, xs.h, xs.w, xs.c, cout, relu, stream_);
   }
+  const float* prepare_conv2d_dgrad(const float* w, int cin, int cout) override {
+    float* wt = allocate(conv2d_dgrad_workspace_floats(cin, cout));
+    conv2d_dgrad_weights(wt, w, cin, cout, stream_);
+    synchronize();
+    return wt;
+  }
   void conv2d_dgrad(float* dx, float* dy, const float* relu_y, const Shape& xs, const float* w,
-                    int cout) override {
+                    const float* w_dgrad, int cout) override {
 #if NST_BACKEND_CUDNN
     if (cudnn_) {
       if (relu_y) relu_backward(dy, dy, relu_y, xs.pixels() * cout, stream_);
       return cudnn_->dgrad(cudnn_plan(xs, cout, w, nullptr), dx, dy);
     }
 #endif
-    cuda::conv2d_dgrad(dx, dy, relu_y, w, xs.n, xs.h, xs.w, xs.c, cout,
-                       conv_ws_.get(conv2d_dgrad_workspace_floats(xs.c, cout), "conv2d"), stream_);
+    (void)w;  // the custom path convolves with the prepared copy
+    cuda::conv2d_dgrad_prepared(dx, dy, relu_y, w_dgrad, xs.n, xs.h, xs.w, xs.c, cout, stream_);
   }
   void pool2x2_forward(float* y, const float* x, const Shape& xs, bool max) override {
     if (max) {
@@ -389,7 +397,7 @@ class CudaBackend final : public Backend {
   int* step_ = nullptr;       // device: Adam's step number
   int* host_step_ = nullptr;  // pinned staging for it
   DeviceArena arena_;
-  Scratch<float> conv_ws_, gram_ws_, loss_ws_, vector_ws_;
+  Scratch<float> gram_ws_, loss_ws_, vector_ws_;
   Scratch<uint8_t> bytes_;
 #if NST_BACKEND_CUDNN
   std::unique_ptr<CudnnConv> cudnn_;

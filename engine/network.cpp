@@ -23,15 +23,18 @@ Network::Network(Backend& backend, const NetworkWeights& weights, std::vector<La
     float* b = backend_.allocate(cw.bias.size());
     backend_.upload(w, cw.kernel.data(), cw.kernel.size());
     backend_.upload(b, cw.bias.data(), cw.bias.size());
-    params_[i] = {w, b};
+    params_[i] = {w, b, backend_.prepare_conv2d_dgrad(w, l.cin, l.cout)};
   }
 }
 
 int Network::index_of(const std::string& name) const {
+  // Keras (block4_conv2) and Caffe/Torch (relu4_2, conv4_2, pool4) names;
+  // an unknown one throws, listing the valid names.
+  const std::string keras = canonical_layer_name(name, layers_);
   for (size_t i = 0; i < layers_.size(); ++i) {
-    if (layers_[i].name == name) return static_cast<int>(i);
+    if (layers_[i].name == keras) return static_cast<int>(i);
   }
-  throw InvalidArgument("unknown layer '" + name + "' (VGG layers are named like block4_conv2)");
+  throw InvalidArgument("unknown layer '" + name + "'");  // unreachable: canonical names are in the table
 }
 
 int Network::min_side(int last) const {
@@ -102,7 +105,7 @@ void Network::backward(float* dx, const float* x, ForwardPlan& p, TapGradients& 
     const float* in = i == 0 ? x : p.outs[i - 1];
     float* dst = i == 0 ? dx : (g == p.grad_a ? p.grad_b : p.grad_a);
     if (l.kind == LayerKind::Conv3x3) {
-      backend_.conv2d_dgrad(dst, g, /*relu_y=*/p.outs[i], in_shape, params_[i].w, l.cout);
+      backend_.conv2d_dgrad(dst, g, /*relu_y=*/p.outs[i], in_shape, params_[i].w, params_[i].w_dgrad, l.cout);
     } else {
       backend_.pool2x2_backward(dst, g, in, in_shape, max_pool_);
     }

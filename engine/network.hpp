@@ -28,7 +28,8 @@ struct ForwardPlan {
 
 class Network {
  public:
-  // Uploads the conv weights of `layers` to the backend once.
+  // Uploads the conv weights of `layers` to the backend and prepares their
+  // dgrad form, once.
   Network(Backend& backend, const NetworkWeights& weights, std::vector<LayerSpec> layers, bool max_pool);
 
   const std::vector<LayerSpec>& layers() const { return layers_; }
@@ -48,6 +49,7 @@ class Network {
   struct ConvParams {
     const float* w = nullptr;  // device (3,3,cin,cout)
     const float* b = nullptr;  // device (cout)
+    const float* w_dgrad = nullptr;  // the backend's dgrad form of w, made once
   };
 
   Backend& backend_;

@@ -154,6 +154,9 @@ Options style_only_options(const std::vector<float>& blend, Device device) {
   o.style_weight = 1;
   o.style_blend_weights = blend;
   o.device = device;
+  // Only evaluate() is used: the cheapest optimiser state (L-BFGS would
+  // plan its whole history).
+  o.optimizer = OptimizerKind::Adam;
   return o;
 }
 

@@ -1,38 +1,76 @@
-// The driver: scale, plan, set targets, iterate, report.
+// The Schedule: scales, and iterations at each, on one Model.
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 
+#include "engine/schedule.hpp"
 #include "nst/nst.hpp"
 
 namespace nst {
+namespace {
+
+// Each style image at style_scale times the scale's size, recoloured to
+// the (scaled) content's palette when asked.
+std::vector<Image> scaled_styles(const std::vector<Image>& styles, const Image& content, int size, const Options& o) {
+  std::vector<Image> out;
+  const int longest = std::max(1, static_cast<int>(std::lround(size * static_cast<double>(o.style_scale))));
+  for (const Image& s : styles) out.push_back(match_colors(resize_longest_side(s, longest), content, o.color_transfer));
+  return out;
+}
+
+}  // namespace
 
 Image stylize(const NetworkWeights& weights, const Image& content, const std::vector<Image>& styles,
               const Options& options, const ProgressFn& progress, const LogFn& log) {
-  const std::vector<LayerSpec> layers = vgg16_layers();
+  const std::vector<LayerSpec> layers = model_layers(options.model);
   options.validate(layers);
-  const Image scaled = resize_longest_side(content, options.image_size);
-  Session session(weights, options, scaled.height, scaled.width, log, layers);
-  session.set_content(scaled);
-  std::vector<Image> scaled_styles;
-  for (const Image& s : styles) scaled_styles.push_back(resize_longest_side(s, options.image_size));
-  session.set_styles(scaled_styles);
-  session.init_image(options.init, options.seed);
-  if (log) {
-    log("image " + std::to_string(scaled.width) + "x" + std::to_string(scaled.height) + ", " +
-        std::to_string(options.iterations) + " iterations on " + session.backend_name());
-  }
+  return run_schedule(std::make_shared<Model>(weights, layers, options, log), content, styles, options, progress,
+                      log);
+}
 
+Image run_schedule(const std::shared_ptr<Model>& model, const Image& content, const std::vector<Image>& styles,
+                   const Options& options, const ProgressFn& progress, const LogFn& log) {
+  options.validate(model->network().layers());
+  const std::vector<Options::Scale> scales = options.schedule();
+
+  Image result;
   using clock = std::chrono::steady_clock;
-  for (int i = 1; i <= options.iterations; ++i) {
-    const auto start = clock::now();
-    IterationStats st;
-    st.iteration = i;
-    st.iterations = options.iterations;
-    st.losses = session.step();
-    st.ms = std::chrono::duration<double, std::milli>(clock::now() - start).count();
-    st.session = &session;
-    if (progress) progress(st);
+  for (size_t k = 0; k < scales.size(); ++k) {
+    const Image scaled = resize_longest_side(content, scales[k].size);
+    Session session(model, options, scaled.height, scaled.width);
+    session.set_content(scaled);
+    session.set_styles(scaled_styles(styles, scaled, scales[k].size, options));
+    if (k == 0) {
+      session.init_image(options.init, options.seed);
+    } else {
+      session.set_image(resize(result, scaled.width, scaled.height));
+    }
+    if (log) {
+      log("scale " + std::to_string(k + 1) + "/" + std::to_string(scales.size()) + ": image " +
+          std::to_string(scaled.width) + "x" + std::to_string(scaled.height) + ", " +
+          std::to_string(scales[k].iterations) + " iterations on " + session.backend_name());
+    }
+    for (int i = 1; i <= scales[k].iterations; ++i) {
+      const auto start = clock::now();
+      IterationStats st;
+      st.iteration = i;
+      st.iterations = scales[k].iterations;
+      st.scale = static_cast<int>(k);
+      st.scales = static_cast<int>(scales.size());
+      st.width = scaled.width;
+      st.height = scaled.height;
+      st.losses = session.step();
+      st.ms = std::chrono::duration<double, std::milli>(clock::now() - start).count();
+      st.session = &session;
+      if (progress) progress(st);
+      if (session.converged()) {
+        if (log) log("converged after " + std::to_string(i) + " iterations (no descent direction left)");
+        break;
+      }
+    }
+    result = session.output();
   }
-  return session.output();
+  return options.original_colors ? transfer_luminance(result, content) : result;
 }
 
 }  // namespace nst

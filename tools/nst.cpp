@@ -18,9 +18,9 @@ namespace {
 const char* kDefaultWeightsName = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5";
 
 struct CliOptions {
-  std::string content, output, weights, log_json, device = "auto", init = "random", pooling = "max",
-              conv_algo = "cudnn", gram_algo = "cublas";
-  std::vector<std::string> styles;
+  std::string content, output, weights, log_json, device = "auto", init, pooling = "max", conv_algo = "cudnn",
+                                                   gram_algo = "cublas", optimizer, init_image, color_transfer = "none", model = "auto";
+  std::vector<std::string> styles, content_layers, style_layers;
   std::vector<float> blend;
   int print_every = 10, save_every = 0;
   nst::Options opt;
@@ -35,10 +35,30 @@ std::string default_weights_path() {
 
 bool file_exists(const std::string& p) { return ::access(p.c_str(), F_OK) == 0; }
 
-// --weights, then $NST_WEIGHTS, then the cache path the fetch script uses.
-nst::NetworkWeights resolve_weights(const std::string& flag, const std::vector<nst::LayerSpec>& layers,
+// --weights, then $NST_WEIGHTS, then the cache path the fetch script uses;
+// "" for random weights.
+std::string weights_path(const std::string& flag) {
+  if (flag.rfind("random", 0) == 0) return "";
+  if (!flag.empty()) return flag;
+  const char* env = std::getenv("NST_WEIGHTS");
+  if (env && *env) return env;
+  if (file_exists(default_weights_path())) return default_weights_path();
+  throw nst::FileError(
+      "no VGG weights found: no --weights, $NST_WEIGHTS is unset, and " + default_weights_path() +
+      " does not exist.\n  Fetch the official Keras VGG16 file (58 MB) with: weights/fetch_vgg16.sh\n"
+      "  or pass --weights FILE; --weights random[:SEED] runs an untrained network for trials");
+}
+
+// --model auto: the file's layers say (random weights: VGG16).
+nst::ModelKind resolve_model(const std::string& flag, const std::string& path) {
+  if (flag != "auto") return nst::parse_model(flag);
+  return path.empty() ? nst::ModelKind::Vgg16 : nst::detect_keras_model(path);
+}
+
+nst::NetworkWeights resolve_weights(const std::string& flag, const std::string& path,
+                                    const std::vector<nst::LayerSpec>& layers, nst::ModelKind model,
                                     std::string& description) {
-  if (flag.rfind("random", 0) == 0) {
+  if (path.empty()) {
     uint64_t seed = 0;
     if (flag.size() > 6) {
       if (flag[6] != ':') throw nst::InvalidArgument("--weights: expected random or random:SEED, got '" + flag + "'");
@@ -48,25 +68,11 @@ nst::NetworkWeights resolve_weights(const std::string& flag, const std::vector<n
         throw nst::InvalidArgument("--weights: bad seed in '" + flag + "'");
       }
     }
-    description = "RANDOM untrained VGG16 (seed " + std::to_string(seed) +
+    description = std::string("RANDOM untrained ") + nst::model_name(model) + " (seed " + std::to_string(seed) +
                   "): for trials only, the result will not look like the style";
     return nst::make_random_weights(layers, seed);
   }
-  std::string path = flag;
-  if (path.empty()) {
-    const char* env = std::getenv("NST_WEIGHTS");
-    if (env && *env) {
-      path = env;
-    } else if (file_exists(default_weights_path())) {
-      path = default_weights_path();
-    } else {
-      throw nst::FileError(
-          "no VGG16 weights found: no --weights, $NST_WEIGHTS is unset, and " + default_weights_path() +
-          " does not exist.\n  Fetch the official Keras file (58 MB) with: weights/fetch_vgg16.sh\n"
-          "  or pass --weights FILE; --weights random[:SEED] runs an untrained network for trials");
-    }
-  }
-  description = path;
+  description = path + " (" + nst::model_name(model) + ")";
   return nst::load_keras_weights(path, layers);
 }
 
@@ -82,10 +88,16 @@ void check_output_path(const std::string& path) {
   }
 }
 
-std::string checkpoint_path(const std::string& output, int iteration) {
+// OUTPUT_<iter>.ext; with several scales OUTPUT_s<scale>_<iter>.ext, as the
+// iterations count again at each scale.
+std::string checkpoint_path(const std::string& output, const nst::IterationStats& st) {
   const auto dot = output.find_last_of('.');
-  char num[16];
-  std::snprintf(num, sizeof num, "_%05d", iteration);
+  char num[32];
+  if (st.scales > 1) {
+    std::snprintf(num, sizeof num, "_s%d_%05d", st.scale + 1, st.iteration);
+  } else {
+    std::snprintf(num, sizeof num, "_%05d", st.iteration);
+  }
   return output.substr(0, dot) + num + output.substr(dot);
 }
 
@@ -98,20 +110,32 @@ void add_flags(CLI::App& app, CliOptions& c) {
   app.add_option("--style", c.styles, "Style image(s), comma separated")->required()->delimiter(',')->check(CLI::ExistingFile)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--output", c.output, "Output image, .png or .jpg (written atomically)")->required();
   app.add_option("--weights", c.weights,
-                 "VGG16 Keras HDF5 weights file (default: $NST_WEIGHTS, then ~/.cache/nst/" +
+                 "VGG16 or VGG19 Keras HDF5 weights file (default: $NST_WEIGHTS, then ~/.cache/nst/" +
                      std::string(kDefaultWeightsName) + "); 'random[:SEED]' for an untrained network");
   app.add_option("--image-size", o.image_size, "Longest side of the output in pixels")->capture_default_str()->check(CLI::Range(1, 16384));
-  app.add_option("--iterations", o.iterations, "Adam iterations")->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--content-weight", o.content_weight, "Content loss weight")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--iterations", o.iterations, "Iterations (objective evaluations) at the first scale; a third of it at each finer one")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--scales", o.scales, "Multi-scale: longest sides coarse to fine, e.g. 256; each starts from the previous result upsampled; --image-size is the last. Default: 256 doubling up to --image-size (when larger); --scales N with N = --image-size for one scale")->delimiter(',')->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--scale-iterations", o.scale_iterations, "Iterations per scale, one number per scale (--image-size's included)")->delimiter(',')->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--content-weight", o.content_weight, "Content loss weight (losses are means: weights do not depend on the image size)")->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--style-weight", o.style_weight, "Style loss weight")->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--tv-weight", o.tv_weight, "Total-variation loss weight")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--tv-weight", o.tv_weight, "Total-variation weight (on the mean squared neighbour difference)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--content-layers", c.content_layers, "Content layers, comma separated, each optionally LAYER:WEIGHT (block4_conv2 or relu4_2)")->delimiter(',')->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--style-layers", c.style_layers, "Style layers, comma separated, each optionally LAYER:WEIGHT")->delimiter(',')->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--style-blend-weights", c.blend, "One weight per style image, comma separated (default: equal)")->delimiter(',')->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  app.add_option("--learning-rate", o.learning_rate, "Adam learning rate (pixel units)")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--init", c.init, "Start from the content image or from noise")->capture_default_str()->check(CLI::IsMember({"content", "random"}));
+  app.add_option("--style-scale", o.style_scale, "Style images' longest side, relative to the output's")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_flag("--original-colors", o.original_colors, "Keep the content's colours: the result's luminance on the content's chrominance (YUV)");
+  app.add_option("--color-transfer", c.color_transfer, "Recolour the style image(s) to the content's palette before taking their Grams: none, histogram (per channel) or linear (mean and covariance)")->capture_default_str()->check(CLI::IsMember({"none", "histogram", "linear"}));
+  app.add_option("--optimizer", c.optimizer, "lbfgs (default) or adam")->check(CLI::IsMember({"lbfgs", "adam"}));
+  app.add_option("--lbfgs-history", o.lbfgs_history, "L-BFGS correction pairs kept")->capture_default_str()->check(CLI::Range(1, 10000));
+  app.add_option("--lbfgs-initial-step", o.lbfgs_initial_step, "L-BFGS first step: RMS pixel change (0: PyTorch's min(1, 1/|g|_1) rule)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--learning-rate", o.learning_rate, "Step size (default: L-BFGS 1, Adam 10 pixel units)")->check(CLI::PositiveNumber);
+  app.add_option("--init", c.init, "Start image: content (default), random (N(0, 0.001^2) noise) or image (--init-image)")->check(CLI::IsMember({"content", "random", "image"}));
+  app.add_option("--init-image", c.init_image, "Start image for --init image (resized to each scale)")->check(CLI::ExistingFile);
   app.add_option("--seed", o.seed, "Seed for the random init (and random weights)")->capture_default_str();
+  app.add_option("--model", c.model, "Network: auto (from the weights file's layers), vgg16 or vgg19")->capture_default_str()->check(CLI::IsMember({"auto", "vgg16", "vgg19"}));
   app.add_option("--pooling", c.pooling, "Pooling in the network")->capture_default_str()->check(CLI::IsMember({"max", "avg"}));
   app.add_option("--print-every", c.print_every, "Progress line every N iterations (0: never)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--save-every", c.save_every, "Also save OUTPUT_<iter>.ext every N iterations (0: never)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--save-every", c.save_every, "Also save OUTPUT_<iter>.ext (OUTPUT_s<scale>_<iter>.ext with several scales) every N iterations (0: never)")->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--device", c.device, "auto: CUDA when available, else CPU")->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   app.add_option("--conv-algo", c.conv_algo, "CUDA convolutions: cuDNN, or nst's implicit-GEMM kernels")->capture_default_str()->check(CLI::IsMember({"cudnn", "custom"}));
   app.add_option("--gram-algo", c.gram_algo, "CUDA Gram matrices and style gradients: cuBLAS, or nst's tiled kernels")->capture_default_str()->check(CLI::IsMember({"cublas", "custom"}));
@@ -120,9 +144,45 @@ void add_flags(CLI::App& app, CliOptions& c) {
   app.add_option("--threads", o.threads, "CPU threads (0: all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
 }
 
+// "block4_conv2" or "block4_conv2:0.5" -> name and weight.
+void split_layer_weights(const std::vector<std::string>& specs, const char* flag, std::vector<std::string>& names,
+                         std::vector<float>& weights) {
+  names.clear();
+  weights.clear();
+  bool any_weight = false;
+  for (const auto& spec : specs) {
+    const auto colon = spec.find(':');
+    names.push_back(spec.substr(0, colon));
+    float w = 1.f;
+    if (colon != std::string::npos) {
+      any_weight = true;
+      size_t used = 0;
+      try {
+        w = std::stof(spec.substr(colon + 1), &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used == 0 || used != spec.size() - colon - 1 || !std::isfinite(w) || w < 0) {
+        throw nst::InvalidArgument(std::string(flag) + ": bad weight in '" + spec + "' (expected LAYER:WEIGHT, WEIGHT >= 0)");
+      }
+    }
+    weights.push_back(w);
+  }
+  if (!any_weight) weights.clear();
+}
+
 nst::Options finish_options(CliOptions& c) {
   nst::Options o = c.opt;
-  o.init = c.init == "content" ? nst::Init::Content : nst::Init::Random;
+  if (!c.init.empty()) o.init = c.init == "content" ? nst::Init::Content : c.init == "image" ? nst::Init::Image : nst::Init::Random;
+  if (!c.init_image.empty()) {
+    if (c.init.empty()) o.init = nst::Init::Image;
+    if (o.init != nst::Init::Image) throw nst::InvalidArgument("--init-image needs --init image (or no --init)");
+    o.init_image = nst::load_image(c.init_image);
+  }
+  o.color_transfer = nst::parse_color_transfer(c.color_transfer);
+  if (!c.optimizer.empty()) o.optimizer = c.optimizer == "adam" ? nst::OptimizerKind::Adam : nst::OptimizerKind::Lbfgs;
+  if (!c.content_layers.empty()) split_layer_weights(c.content_layers, "--content-layers", o.content_layers, o.content_layer_weights);
+  if (!c.style_layers.empty()) split_layer_weights(c.style_layers, "--style-layers", o.style_layers, o.style_layer_weights);
   o.pooling = c.pooling == "avg" ? nst::Pooling::Avg : nst::Pooling::Max;
   o.device = c.device == "cpu" ? nst::Device::Cpu : c.device == "cuda" ? nst::Device::Cuda : nst::Device::Auto;
   o.conv_algo = c.conv_algo == "custom" ? nst::ConvAlgo::Custom : nst::ConvAlgo::Cudnn;
@@ -136,8 +196,10 @@ nst::Options finish_options(CliOptions& c) {
 }
 
 int run(CliOptions& c) {
-  const nst::Options opt = finish_options(c);
-  const auto layers = nst::vgg16_layers();
+  nst::Options opt = finish_options(c);
+  const std::string path = weights_path(c.weights);
+  opt.model = resolve_model(c.model, path);
+  const auto layers = nst::model_layers(opt.model);
   opt.validate(layers);
   check_output_path(c.output);
   auto log = [](const std::string& line) { std::fprintf(stderr, "nst: %s\n", line.c_str()); };
@@ -147,7 +209,7 @@ int run(CliOptions& c) {
   std::vector<nst::Image> styles;
   for (const auto& s : c.styles) styles.push_back(nst::load_image(s));
   std::string weights_desc;
-  const nst::NetworkWeights weights = resolve_weights(c.weights, layers, weights_desc);
+  const nst::NetworkWeights weights = resolve_weights(c.weights, path, layers, opt.model, weights_desc);
   log("weights: " + weights_desc);
 
   std::unique_ptr<std::ofstream> json;
@@ -160,11 +222,12 @@ int run(CliOptions& c) {
     printer.update(st);
     if (json) {
       nlohmann::json line = {{"iter", st.iteration}, {"loss", st.losses.total}, {"content", st.losses.content},
-                             {"style", st.losses.style},  {"tv", st.losses.tv},     {"ms", st.ms}};
+                             {"style", st.losses.style},  {"tv", st.losses.tv},     {"ms", st.ms},
+                             {"scale", st.scale}};
       *json << line.dump() << '\n' << std::flush;
     }
     if (c.save_every > 0 && st.iteration % c.save_every == 0 && st.iteration < st.iterations) {
-      nst::save_image(checkpoint_path(c.output, st.iteration), st.session->output());
+      nst::save_image(checkpoint_path(c.output, st), st.session->output());
     }
   };
 
@@ -179,8 +242,8 @@ int run(CliOptions& c) {
 
 int main(int argc, char** argv) {
   CLI::App app{"nst " + std::string(nst::version()) +
-               ": neural style transfer (Gatys et al.) on VGG16.\n"
-               "Optimises the output's pixels with Adam so that its deep features match the content image\n"
+               ": neural style transfer (Gatys et al.) on VGG16 or VGG19.\n"
+               "Optimises the output's pixels (L-BFGS or Adam) so that its deep features match the content image\n"
                "and its feature correlations (Gram matrices) match the style image(s).\n"
                "Example: nst --content photo.jpg --style painting.jpg --output out.png --image-size 256"};
   app.set_version_flag("--version", std::string("nst ") + nst::version());

@@ -22,13 +22,19 @@ std::string format_duration(double seconds) {
 }  // namespace
 
 void ProgressPrinter::update(const IterationStats& st) {
+  if (st.iteration == 1) {
+    finish();  // a new scale starts on a line of its own
+    total_ms_ = 0;
+  }
   total_ms_ += st.ms;
   const bool last = st.iteration == st.iterations;
   if (every_ <= 0 || (st.iteration % every_ != 0 && !last && st.iteration != 1)) return;
   const double it_per_s = st.iteration * 1000.0 / total_ms_;
-  const double eta = (st.iterations - st.iteration) / it_per_s;
-  std::fprintf(stderr, "%siter %*d/%d  loss %.4e (content %.3e, style %.3e, tv %.3e)  %.2f it/s  ETA %s%s",
-               terminal_ ? "\r" : "", static_cast<int>(std::to_string(st.iterations).size()), st.iteration,
+  const double eta = (st.iterations - st.iteration) / it_per_s;  // of this scale
+  char scale[48] = "";
+  if (st.scales > 1) std::snprintf(scale, sizeof scale, "scale %d/%d %dx%d  ", st.scale + 1, st.scales, st.width, st.height);
+  std::fprintf(stderr, "%s%siter %*d/%d  loss %.4e (content %.3e, style %.3e, tv %.3e)  %.2f it/s  ETA %s%s",
+               terminal_ ? "\r" : "", scale, static_cast<int>(std::to_string(st.iterations).size()), st.iteration,
                st.iterations, st.losses.total, st.losses.content, st.losses.style, st.losses.tv, it_per_s,
                format_duration(eta).c_str(), terminal_ ? "\033[K" : "\n");
   std::fflush(stderr);

@@ -7,8 +7,9 @@
 // (kMaxColumnFloats) however large the image.
 // dgrad is the same convolution of dy with the kernel flipped in space and
 // transposed (ci <-> co): dx[h,w,ci] = sum dy[h+1-kh, w+1-kw, co] w[kh,kw,ci,co].
-// That reuses the fprop path (im2col + GEMM), at the cost of rearranging
-// the kernel each call (9*Cin*Cout floats, tiny next to the GEMM). We chose
+// That reuses the fprop path (im2col + GEMM) on a rearranged kernel: the
+// engine rearranges each frozen kernel once (conv2d_dgrad_weights) and
+// calls conv2d_dgrad_prepared; conv2d_dgrad does both per call. We chose
 // it over GEMM + col2im because col2im is a scatter-add where each dx
 // element receives 9 overlapping contributions: parallel col2im needs
 // atomics or a colouring of the taps, and the GEMM's (rows*W, 9*Cin)
@@ -95,11 +96,8 @@ void conv2d_fprop(float* y, const float* x, const float* w, const float* b, int 
   }
 }
 
-void conv2d_dgrad(float* dx, const float* dy, const float* w, int N, int H, int W, int Cin, int Cout,
-                  float* workspace) {
+void conv2d_dgrad_weights(float* wt, const float* w, int Cin, int Cout) {
   // wt (3,3,Cout,Cin): wt[kh,kw,co,ci] = w[2-kh,2-kw,ci,co]
-  float* wt = workspace;
-  float* col = workspace + static_cast<size_t>(9) * Cin * Cout;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int k = 0; k < 9; ++k)
     for (int co = 0; co < Cout; ++co) {
@@ -107,10 +105,21 @@ void conv2d_dgrad(float* dx, const float* dy, const float* w, int N, int H, int 
       float* dst = wt + (static_cast<size_t>(k) * Cout + co) * Cin;
       for (int ci = 0; ci < Cin; ++ci) dst[ci] = src[static_cast<size_t>(ci) * Cout];
     }
+}
+
+void conv2d_dgrad_prepared(float* dx, const float* dy, const float* wt, int N, int H, int W, int Cin, int Cout,
+                           float* workspace) {
   for (int n = 0; n < N; ++n) {
     conv_image(dx + static_cast<size_t>(n) * H * W * Cin, dy + static_cast<size_t>(n) * H * W * Cout, wt, nullptr,
-               H, W, Cout, Cin, false, col);
+               H, W, Cout, Cin, false, workspace);
   }
+}
+
+void conv2d_dgrad(float* dx, const float* dy, const float* w, int N, int H, int W, int Cin, int Cout,
+                  float* workspace) {
+  float* wt = workspace;
+  conv2d_dgrad_weights(wt, w, Cin, Cout);
+  conv2d_dgrad_prepared(dx, dy, wt, N, H, W, Cin, Cout, workspace + static_cast<size_t>(9) * Cin * Cout);
 }
 
 void conv2d_fprop_reference(double* y, const double* x, const double* w, const double* b, int N, int H, int W,

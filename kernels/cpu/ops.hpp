@@ -33,6 +33,12 @@ void conv2d_fprop(float* y, const float* x, const float* w, const float* b, int 
 // output (apply the ReLU mask to dy before calling). Overwrites dx.
 void conv2d_dgrad(float* dx, const float* dy, const float* w, int N, int H, int W, int Cin,
                   int Cout, float* workspace);
+// The two halves of conv2d_dgrad, for frozen weights: wt (3,3,Cout,Cin) is
+// w flipped in space with ci <-> co, made once; conv2d_dgrad_prepared then
+// needs only the im2col part of the workspace (9*Cin*Cout floats fewer).
+void conv2d_dgrad_weights(float* wt, const float* w, int Cin, int Cout);
+void conv2d_dgrad_prepared(float* dx, const float* dy, const float* wt, int N, int H, int W, int Cin,
+                           int Cout, float* workspace);
 void conv2d_fprop_reference(double* y, const double* x, const double* w, const double* b, int N,
                             int H, int W, int Cin, int Cout, bool relu);
 void conv2d_dgrad_reference(double* dx, const double* dy, const double* w, int N, int H, int W,

@@ -477,14 +477,30 @@ void conv2d_dgrad(float* dx, const float* dy, const float* relu_y, const float* 
                stream);
 }
 
-void conv2d_dgrad(float* dx, const float* dy, const float* relu_y, const float* w, int N, int H, int W,
-                  int Cin, int Cout, float* workspace, ConvTileConfig tile, cudaStream_t stream) {
-  check_shape("conv2d_dgrad", N, H, W, Cin, Cout);
-  check_pointers("conv2d_dgrad", {dx, dy, w, workspace});
+void conv2d_dgrad_weights(float* wt, const float* w, int Cin, int Cout, cudaStream_t stream) {
+  check_shape("conv2d_dgrad_weights", 1, 1, 1, Cin, Cout);
+  check_pointers("conv2d_dgrad_weights", {wt, w});
   const dim3 grid(ceil_div(Cout, kTransposeTile), ceil_div(Cin, kTransposeTile), 9);
-  NST_LAUNCH(flip_transpose_kernel, grid, dim3(kTransposeTile, kTransposeRows), 0, stream, workspace, w, Cin,
-             Cout);
-  run_implicit_gemm(ConvGemm{dx, dy, relu_y, workspace, nullptr, N, H, W, Cout, Cin, false}, tile, stream);
+  NST_LAUNCH(flip_transpose_kernel, grid, dim3(kTransposeTile, kTransposeRows), 0, stream, wt, w, Cin, Cout);
+}
+
+void conv2d_dgrad_prepared(float* dx, const float* dy, const float* relu_y, const float* wt, int N, int H, int W,
+                           int Cin, int Cout, cudaStream_t stream) {
+  conv2d_dgrad_prepared(dx, dy, relu_y, wt, N, H, W, Cin, Cout, default_conv_tile(N, H, W, Cout, Cin), stream);
+}
+
+void conv2d_dgrad_prepared(float* dx, const float* dy, const float* relu_y, const float* wt, int N, int H, int W,
+                           int Cin, int Cout, ConvTileConfig tile, cudaStream_t stream) {
+  check_shape("conv2d_dgrad", N, H, W, Cin, Cout);
+  check_pointers("conv2d_dgrad", {dx, dy, wt});
+  run_implicit_gemm(ConvGemm{dx, dy, relu_y, wt, nullptr, N, H, W, Cout, Cin, false}, tile, stream);
+}
+
+void conv2d_dgrad(float* dx, const float* dy, const float* relu_y, const float* w, int N, int H, int W, int Cin,
+                  int Cout, float* workspace, ConvTileConfig tile, cudaStream_t stream) {
+  check_pointers("conv2d_dgrad", {workspace});
+  conv2d_dgrad_weights(workspace, w, Cin, Cout, stream);
+  conv2d_dgrad_prepared(dx, dy, relu_y, workspace, N, H, W, Cin, Cout, tile, stream);
 }
 
 NST_CUDA_END

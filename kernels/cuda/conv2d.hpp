@@ -58,5 +58,14 @@ void conv2d_dgrad(float* dx, const float* dy, const float* relu_y, const float* 
 void conv2d_dgrad(float* dx, const float* dy, const float* relu_y, const float* w, int N, int H,
                   int W, int Cin, int Cout, float* workspace, ConvTileConfig tile,
                   cudaStream_t stream);
+// The two launches of conv2d_dgrad apart, for frozen weights: wt
+// (3,3,Cout,Cin, conv2d_dgrad_workspace_floats(Cin, Cout) floats) is w
+// flipped in space with ci <-> co, made once per Model; each backward then
+// runs only the GEMM.
+void conv2d_dgrad_weights(float* wt, const float* w, int Cin, int Cout, cudaStream_t stream);
+void conv2d_dgrad_prepared(float* dx, const float* dy, const float* relu_y, const float* wt, int N,
+                           int H, int W, int Cin, int Cout, cudaStream_t stream);
+void conv2d_dgrad_prepared(float* dx, const float* dy, const float* relu_y, const float* wt, int N,
+                           int H, int W, int Cin, int Cout, ConvTileConfig tile, cudaStream_t stream);
 
 NST_CUDA_END

@@ -146,9 +146,89 @@ TEST_F(CliTest, HelpListsTheFlags) {
   for (const char* flag : {"--content", "--style", "--output", "--weights", "--image-size", "--iterations",
                            "--content-weight", "--style-weight", "--tv-weight", "--learning-rate", "--init",
                            "--seed", "--print-every", "--save-every", "--device", "--log-json", "--threads",
-                           "--conv-algo", "--gram-algo", "--tf32"}) {
+                           "--conv-algo", "--gram-algo", "--tf32", "--optimizer", "--lbfgs-history", "--scales",
+                           "--scale-iterations", "--original-colors", "--color-transfer", "--content-layers",
+                           "--style-layers", "--style-scale", "--init-image", "--model"}) {
     EXPECT_NE(r.output.find(flag), std::string::npos) << flag;
   }
+}
+
+std::vector<nlohmann::json> read_json_lines(const std::string& path) {
+  std::ifstream log(path);
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(log, line);) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+TEST_F(CliTest, ScalesRunCoarseToFineWithTheirIterations) {
+  const Result r = run(base_args() + " --weights random --scales 24 --scale-iterations 3,2 --log-json " + p("l.jsonl"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto lines = read_json_lines(p("l.jsonl"));
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[2]["scale"].get<int>(), 0);
+  EXPECT_EQ(lines[3]["scale"].get<int>(), 1);
+  EXPECT_EQ(lines[3]["iter"].get<int>(), 1);
+  EXPECT_NE(r.output.find("scale 2/2"), std::string::npos) << r.output;
+  EXPECT_EQ(nst::load_image(p("out.png")).width, 40);
+}
+
+TEST_F(CliTest, CheckpointsOfEachScaleAreNamedByScale) {
+  const Result r = run(base_args() + " --weights random --scales 24 --scale-iterations 2,2 --save-every 1");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(nst::load_image(p("out_s1_00001.png")).width, 24);
+  EXPECT_EQ(nst::load_image(p("out_s2_00001.png")).width, 40);
+  EXPECT_EQ(nst::load_image(p("out.png")).width, 40);
+}
+
+TEST_F(CliTest, ScaleIterationsMustMatchTheScales) {
+  expect_failure_naming(run(base_args() + " --weights random --scales 24 --scale-iterations 3"), "scale iterations");
+}
+
+TEST_F(CliTest, AdamAndLbfgsBothRun) {
+  for (const char* opt : {"adam", "lbfgs"}) {
+    const Result r = run(base_args() + " --weights random --iterations 3 --optimizer " + opt);
+    ASSERT_EQ(r.code, 0) << opt << ": " << r.output;
+    fs::remove(p("out.png"));
+  }
+  expect_failure_naming(run(base_args() + " --weights random --optimizer sgd"), "--optimizer");
+}
+
+TEST_F(CliTest, LayersTakeCaffeNamesAndWeights) {
+  const Result r = run(base_args() + " --weights random --iterations 2 --content-layers relu4_2 "
+                                     "--style-layers relu1_1:0.5,block2_conv1,conv3_1:2");
+  ASSERT_EQ(r.code, 0) << r.output;
+  fs::remove(p("out.png"));
+  expect_failure_naming(run(base_args() + " --weights random --style-layers relu9_1"), "relu9_1");
+  expect_failure_naming(run(base_args() + " --weights random --style-layers relu1_1:abc"), "relu1_1:abc");
+  expect_failure_naming(run(base_args() + " --weights random --style-layers relu1_1,block1_conv1"), "twice");
+}
+
+TEST_F(CliTest, ColourOptionsRun) {
+  const Result r = run(base_args() + " --weights random --iterations 2 --original-colors --color-transfer histogram");
+  ASSERT_EQ(r.code, 0) << r.output;
+  fs::remove(p("out.png"));
+  expect_failure_naming(run(base_args() + " --weights random --color-transfer sepia"), "--color-transfer");
+}
+
+TEST_F(CliTest, InitImageIsUsedAndNamedWhenMissing) {
+  nst::save_image(p("init.png"), nst::noise_image(20, 15, 9));
+  const Result r = run(base_args() + " --weights random --iterations 1 --init image --init-image " + p("init.png"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  fs::remove(p("out.png"));
+  expect_failure_naming(run(base_args() + " --weights random --init image"), "init image");
+  expect_failure_naming(run(base_args() + " --weights random --init-image " + p("nope.png")), "nope.png");
+}
+
+TEST_F(CliTest, Vgg19RunsOnAGeneratedFileDetectedAsSuch) {
+  const std::string make = std::string(NST_WEIGHTS_CLI) + " make-random --model vgg19 --width-divisor 1 --out " +
+                           p("w19.h5") + " --seed 5 > /dev/null";
+  ASSERT_EQ(std::system(make.c_str()), 0);
+  const Result r = run(base_args() + " --iterations 1 --style-layers relu3_4 --weights " + p("w19.h5"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("vgg19"), std::string::npos) << r.output;
+  fs::remove(p("out.png"));
+  // relu3_4 exists only in VGG19
+  expect_failure_naming(run(base_args() + " --weights random --style-layers relu3_4"), "relu3_4");
 }
 
 TEST_F(CliTest, VersionIsPrinted) {

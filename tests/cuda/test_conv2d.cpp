@@ -204,6 +204,21 @@ TEST_F(CudaConv2d, FpropOnPointersOffA16ByteBoundaryMatchesCpu) {
 
 // ---- dgrad -----------------------------------------------------------------
 
+// The engine's form: the kernel rearranged once, then only the GEMM; it
+// must equal the two-launch form bit for bit and the CPU op.
+TEST_F(CudaConv2d, DgradWithAPreparedKernelEqualsTheWorkspaceForm) {
+  const Dgrad op{{1, 13, 7, 64, 70}, /*masked=*/true};
+  const Shape& s = op.s;
+  const DeviceFloats ddy(op.dy, 0), dw(op.w, 0), dmask(op.relu_y, 0), ddx(unwritten(s.x()), 0),
+      wt(unwritten(cuda::conv2d_dgrad_workspace_floats(s.Cin, s.Cout)), 0);
+  cuda::conv2d_dgrad_weights(wt.get(), dw.get(), s.Cin, s.Cout, stream_);
+  cuda::conv2d_dgrad_prepared(ddx.get(), ddy.get(), dmask.get(), wt.get(), s.N, s.H, s.W, s.Cin, s.Cout, stream_);
+  NST_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  const std::vector<float> prepared = ddx.download();
+  EXPECT_EQ(prepared, op.on_device(stream_));
+  EXPECT_TRUE(matches("conv2d_dgrad_prepared", prepared, as_double(op.on_cpu()), kTol));
+}
+
 TEST_F(CudaConv2d, DgradFrom3To64ChannelsMatchesCpu) {
   expect_dgrad_matches_cpu({1, 13, 7, 3, 64}, /*masked=*/false);
 }

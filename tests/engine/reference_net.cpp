@@ -107,7 +107,8 @@ Losses ReferenceNet::loss(const std::vector<double>& x, int h, int w) const {
     l.style += v;
   }
   std::vector<double> grad(x.size(), 0.0);
-  cpu::tv_loss_reference(&l.tv, grad.data(), x.data(), 1, h, w, 3, opt_.tv_weight);
+  // The engine's TV is a mean: the sum-form reference divided by H*W*3.
+  cpu::tv_loss_reference(&l.tv, grad.data(), x.data(), 1, h, w, 3, opt_.tv_weight / (3.0 * h * w));
   l.total = l.content + l.style + l.tv;
   return l;
 }

@@ -97,7 +97,8 @@ class CudaBackendTest : public ::testing::TestWithParam<Case> {
     expect_close("gradient", dev->gradient(), cpu->gradient(), 10 * tol());
   }
 
-  void compare_adam_steps(int steps) {
+  void compare_steps(OptimizerKind optimizer, int steps) {
+    opt_.optimizer = optimizer;
     auto dev = make_device_session();
     auto cpu = make_cpu_session();
     for (int i = 0; i < steps; ++i) {
@@ -129,7 +130,9 @@ class CudaBackendEmu : public CudaBackendTest {
 };
 
 TEST_P(CudaBackendEmu, OneIterationMatchesTheCpuBackend) { compare_one_iteration(); }
-TEST_P(CudaBackendEmu, ThreeAdamStepsMatchTheCpuBackend) { compare_adam_steps(3); }
+TEST_P(CudaBackendEmu, ThreeAdamStepsMatchTheCpuBackend) { compare_steps(OptimizerKind::Adam, 3); }
+// L-BFGS's vectors and its two-loop recursion on the device's vector ops.
+TEST_P(CudaBackendEmu, ThreeLbfgsStepsMatchTheCpuBackend) { compare_steps(OptimizerKind::Lbfgs, 3); }
 
 TEST_P(CudaBackendEmu, RunsAreBitwiseReproducible) {
   std::vector<float> images[2];
@@ -311,7 +314,8 @@ class CudaBackendGpu : public CudaBackendTest {
 TEST_P(CudaBackendGpu, OneIterationMatchesTheCpuBackend) { compare_one_iteration(); }
 // Ten steps: the first evaluation runs eagerly, the second is captured into
 // a CUDA graph, the rest replay it.
-TEST_P(CudaBackendGpu, TenAdamStepsMatchTheCpuBackend) { compare_adam_steps(10); }
+TEST_P(CudaBackendGpu, TenAdamStepsMatchTheCpuBackend) { compare_steps(OptimizerKind::Adam, 10); }
+TEST_P(CudaBackendGpu, ThreeLbfgsStepsMatchTheCpuBackend) { compare_steps(OptimizerKind::Lbfgs, 3); }
 
 INSTANTIATE_TEST_SUITE_P(
     Algorithms, CudaBackendGpu,

@@ -110,6 +110,7 @@ TEST_P(SessionTest, GradientMatchesFiniteDifferencesOfReference) {
 }
 
 TEST_P(SessionTest, AdamLowersTheLoss) {
+  opt_.optimizer = OptimizerKind::Adam;
   auto s = make_session();
   s->init_image(Init::Random, 3);
   const double first = s->step().total;

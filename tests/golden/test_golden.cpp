@@ -17,8 +17,14 @@
 //   losses at x0, losses at each of the 10 Adam steps   1e-5
 //   gradient at x0                                      1e-4
 //   image after 10 Adam steps                           1e-3
+//   L-BFGS losses at steps 1 and 2                      1e-5
+//   L-BFGS image after step 2      20x float32 PyTorch's error there
+//   L-BFGS later steps      20x float32 PyTorch's largest error up to that step
 // For scale, float32 PyTorch lands within about 5e-7, 5e-7, 4.4e-6 and
 // 1.6e-6 of the float64 values (attributes float32_torch_err_* per scenario).
+// L-BFGS in float32 is chaotic on this problem (its first step is tiny, so
+// the first curvature pair is mostly rounding: tools/make_golden.py says
+// more), which is why its later steps get a tolerance per step.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -42,13 +48,14 @@ namespace {
 
 constexpr const char* kGoldenFile = NST_GOLDEN_FILE;
 constexpr int32_t kMagic = 0x4E535447;  // "NSTG"
-constexpr int32_t kVersion = 1;
+constexpr int32_t kVersion = 2;
 constexpr int kWidthDivisor = 8;
 
 constexpr double kActivationTol = 1e-5;
 constexpr double kLossTol = 1e-5;
 constexpr double kGradientTol = 1e-4;
 constexpr double kImageTol = 1e-3;
+constexpr double kLbfgsNoiseMultiple = 20;
 
 // ---- reading the golden group -----------------------------------------------
 
@@ -112,6 +119,12 @@ struct Golden {
   std::vector<float> gradient;                   // (H,W,3) at x0
   std::vector<std::vector<double>> step_losses;  // per step: content, style, tv, total
   std::vector<std::vector<float>> step_images;   // per step: (H,W,3) after its update
+  // The same for L-BFGS, with float32 torch's error per step.
+  float lbfgs_learning_rate = 0;
+  int lbfgs_history = 0;
+  std::vector<std::vector<double>> lbfgs_step_losses;
+  std::vector<std::vector<float>> lbfgs_step_images;
+  std::vector<double> lbfgs_loss_noise, lbfgs_image_noise;
 };
 
 Golden load_golden(const std::string& scenario, nst::Device device) {
@@ -145,6 +158,7 @@ Golden load_golden(const std::string& scenario, nst::Device device) {
   o.image_size = std::max(g.height, g.width);
   o.iterations = g.steps;
   o.device = device;
+  o.optimizer = nst::OptimizerKind::Adam;  // the L-BFGS tests switch it
 
   g.activation_layers = s.read_strings("activation_layers");
   g.activations = read_layers(s.open_group("activations"), g.activation_layers);
@@ -152,13 +166,22 @@ Golden load_golden(const std::string& scenario, nst::Device device) {
   g.style_targets = read_layers(s.open_group("style_targets"), o.style_layers);
   g.losses = read_doubles(s.open_dataset("losses"));
   g.gradient = s.open_dataset("gradient").read_floats();
-  const std::vector<double> losses = read_doubles(s.open_dataset("step_losses"));
-  const std::vector<float> images = s.open_dataset("step_images").read_floats();
   const size_t pixels = g.x0.size();
-  for (int k = 0; k < g.steps; ++k) {
-    g.step_losses.emplace_back(losses.begin() + 4 * k, losses.begin() + 4 * (k + 1));
-    g.step_images.emplace_back(images.begin() + pixels * k, images.begin() + pixels * (k + 1));
-  }
+  const auto read_steps = [&](const std::string& prefix, std::vector<std::vector<double>>& step_losses,
+                              std::vector<std::vector<float>>& step_images) {
+    const std::vector<double> losses = read_doubles(s.open_dataset(prefix + "step_losses"));
+    const std::vector<float> images = s.open_dataset(prefix + "step_images").read_floats();
+    for (int k = 0; k < g.steps; ++k) {
+      step_losses.emplace_back(losses.begin() + 4 * k, losses.begin() + 4 * (k + 1));
+      step_images.emplace_back(images.begin() + pixels * k, images.begin() + pixels * (k + 1));
+    }
+  };
+  read_steps("", g.step_losses, g.step_images);
+  read_steps("lbfgs_", g.lbfgs_step_losses, g.lbfgs_step_images);
+  g.lbfgs_learning_rate = static_cast<float>(attribute_double(s, "lbfgs_learning_rate"));
+  g.lbfgs_history = static_cast<int>(attribute_double(s, "lbfgs_history"));
+  g.lbfgs_loss_noise = read_doubles(s.open_dataset("lbfgs_float32_torch_loss_err"));
+  g.lbfgs_image_noise = read_doubles(s.open_dataset("lbfgs_float32_torch_image_err"));
   return g;
 }
 
@@ -203,16 +226,23 @@ class GoldenTest : public ::testing::TestWithParam<GoldenParam> {
   std::string scenario() const { return std::get<1>(GetParam()); }
 
   // A session with the golden targets and the image at x0.
-  std::unique_ptr<nst::Session> session_at_x0() const {
+  std::unique_ptr<nst::Session> session_at_x0(nst::OptimizerKind optimizer = nst::OptimizerKind::Adam) const {
     std::unique_ptr<nst::Session> s;
+    nst::Options base = golden_.options;
+    if (optimizer == nst::OptimizerKind::Lbfgs) {
+      base.optimizer = optimizer;
+      base.learning_rate = golden_.lbfgs_learning_rate;
+      base.lbfgs_history = golden_.lbfgs_history;
+      base.lbfgs_initial_step = 0;  // PyTorch's first step
+    }
     if (backend().emulated_cuda) {
-      nst::Options o = golden_.options;
+      nst::Options o = base;
       o.conv_algo = nst::ConvAlgo::Custom;
       o.gram_algo = nst::GramAlgo::Custom;
       s = std::make_unique<nst::Session>(weights_, o, golden_.height, golden_.width, nst::make_emulated_cuda_backend(o),
                                          nst::LogFn{}, nst::vgg16_layers(kWidthDivisor));
     } else {
-      s = std::make_unique<nst::Session>(weights_, golden_.options, golden_.height, golden_.width, nst::LogFn{},
+      s = std::make_unique<nst::Session>(weights_, base, golden_.height, golden_.width, nst::LogFn{},
                                          nst::vgg16_layers(kWidthDivisor));
     }
     EXPECT_EQ(s->backend_name().rfind(backend().name, 0), 0u) << s->backend_name();
@@ -310,6 +340,42 @@ TEST_P(GoldenTest, ImageAfterTenAdamStepsMatchesPyTorch) {
   std::printf("[golden %s/%s] image rel err per step:%s\n", backend().name, scenario().c_str(), trajectory.c_str());
   expect_close("image after " + std::to_string(golden_.steps) + " Adam steps", s->image(), golden_.step_images.back(),
                kImageTol);
+}
+
+// Steps 1-2 (the first step -lr*min(1, 1/|g|_1)*g, then the first
+// curvature pair) at float32 precision; later steps within a multiple of
+// float32 PyTorch's own distance from the float64 trajectory.
+// float32 PyTorch's error is not monotone along a chaotic trajectory (it
+// may happen to land close at one step after straying at the one before),
+// so the bound uses its largest error up to that step.
+double lbfgs_loss_tolerance(const Golden& g, int k) {
+  if (k < 2) return kLossTol;
+  const double noise = *std::max_element(g.lbfgs_loss_noise.begin(), g.lbfgs_loss_noise.begin() + k + 1);
+  return std::max(kLossTol, kLbfgsNoiseMultiple * noise);
+}
+
+TEST_P(GoldenTest, LossesOfTenLbfgsStepsMatchPyTorch) {
+  auto s = session_at_x0(nst::OptimizerKind::Lbfgs);
+  for (int k = 0; k < golden_.steps; ++k) {
+    const double total = s->step().total, expected = golden_.lbfgs_step_losses[k][3];
+    const double err = std::abs(total - expected) / std::abs(expected), tol = lbfgs_loss_tolerance(golden_, k);
+    std::printf("[golden %s/%s] L-BFGS step %2d total loss rel err %.2e (tol %.1e, float32 torch %.1e)\n",
+                backend().name, scenario().c_str(), k + 1, err, tol, golden_.lbfgs_loss_noise[k]);
+    EXPECT_LE(err, tol) << "total loss at L-BFGS step " << k + 1 << ": engine " << total << ", PyTorch " << expected;
+  }
+}
+
+// The image after step 2, the first quasi-Newton step (the first step is
+// ~2e-4 per pixel, below what an image comparison can see). Later images
+// stray by up to 4e-2 in float32 PyTorch too, so they are no test.
+TEST_P(GoldenTest, ImageAfterTwoLbfgsStepsMatchesPyTorch) {
+  auto s = session_at_x0(nst::OptimizerKind::Lbfgs);
+  s->step();
+  s->step();
+  const double tol = std::max(kLossTol, kLbfgsNoiseMultiple * golden_.lbfgs_image_noise[1]);
+  std::printf("[golden %s/%s] L-BFGS steps 1-2 moved the image by %.2e relative\n", backend().name,
+              scenario().c_str(), rel_error(golden_.lbfgs_step_images[1], golden_.x0));
+  expect_close("image after 2 L-BFGS steps", s->image(), golden_.lbfgs_step_images[1], tol);
 }
 
 TEST_P(GoldenTest, TenAdamStepsAreBitwiseReproducible) {

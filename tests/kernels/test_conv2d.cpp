@@ -112,6 +112,21 @@ TEST(CpuConv2d, DgradOverwritesRatherThanAccumulates) {
   EXPECT_EQ(dx, first);
 }
 
+// The engine rearranges each frozen kernel once and runs only the GEMM per
+// call: the same numbers as the one-call form, bit for bit.
+TEST(CpuConv2d, DgradWithAPreparedKernelEqualsTheOneCallForm) {
+  const Shape s{2, 9, 7, 5, 11};
+  const auto dy = random_floats(s.y(), 8), w = random_kernel(s, 9);
+  std::vector<float> one(s.x()), prepared(s.x()), ws(conv2d_workspace_floats(s.N, s.H, s.W, s.Cin, s.Cout));
+  conv2d_dgrad(one.data(), dy.data(), w.data(), s.N, s.H, s.W, s.Cin, s.Cout, ws.data());
+  std::vector<float> wt(9 * s.Cin * s.Cout);
+  conv2d_dgrad_weights(wt.data(), w.data(), s.Cin, s.Cout);
+  conv2d_dgrad_prepared(prepared.data(), dy.data(), wt.data(), s.N, s.H, s.W, s.Cin, s.Cout, ws.data());
+  EXPECT_EQ(prepared, one);
+  // wt[kh,kw,co,ci] = w[2-kh,2-kw,ci,co]
+  EXPECT_EQ(wt[((0 * 3 + 1) * s.Cout + 3) * s.Cin + 2], w[((2 * 3 + 1) * s.Cin + 2) * s.Cout + 3]);
+}
+
 TEST(CpuConv2d, WorkspaceIsBoundedAtVggScale) {
   // One 512x512 image through block1 (64 channels) and a 32x32 one through
   // block5 (512): the im2col band stays at most ~8M floats (32 MB) plus the

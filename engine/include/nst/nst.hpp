@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "nst/color.hpp"
 #include "nst/error.hpp"
 #include "nst/image.hpp"
 #include "nst/network.hpp"
@@ -28,7 +29,10 @@ const char* version();
 bool cuda_available(std::string* why = nullptr);
 
 enum class Device { Auto, Cpu, Cuda };
-enum class Init { Content, Random };
+// Start image: the content, N(0, 0.001^2) noise (preprocessed units), or
+// Options::init_image.
+enum class Init { Content, Random, Image };
+enum class OptimizerKind { Lbfgs, Adam };
 enum class Pooling { Max, Avg };
 // Algorithms of the cuda backend (the cpu backend has one of each).
 enum class ConvAlgo { Cudnn, Custom };  // cuDNN, or nst's implicit-GEMM kernels
@@ -36,20 +40,59 @@ enum class GramAlgo { Cublas, Custom };  // cuBLAS SYRK/GEMM, or nst's tiled ker
 
 struct Options {
   // Longest side of the stylised image; the content image is scaled to it
-  // and each style image's longest side is scaled to it too.
+  // and each style image's longest side to style_scale times it.
   int image_size = 512;
-  int iterations = 1000;
-  float content_weight = 5.f;
+  // Iterations (objective evaluations) at the first scale (see scales).
+  // The defaults below were chosen on real weights (bench/RESULTS.md,
+  // "Defaults").
+  int iterations = 300;
+  // Multi-scale: longest sides, coarse to fine, each scale starting from
+  // the previous result upsampled; image_size is the last scale (added if
+  // missing). Empty: automatic, 256 doubling up to image_size when it is
+  // larger than 256 (a coarse scale paints bigger strokes; measured in
+  // bench/RESULTS.md), else image_size alone; {image_size} turns it off.
+  // Iterations: `iterations` at the first scale and a third of that at each
+  // finer one, unless scale_iterations gives one number per scale.
+  std::vector<int> scales;
+  std::vector<int> scale_iterations;
+  struct Scale {
+    int size, iterations;
+  };
+  std::vector<Scale> schedule() const;  // the scales the rules above give
+  // Every loss is a mean, so the weights do not depend on the image size:
+  //   content = content_weight * sum_l wl * mean((F_l - P_l)^2)
+  //   style   = style_weight * sum_l wl * mean((G_l - A_l)^2)
+  //   tv      = tv_weight * sum((x[i+1,j]-x[i,j])^2 + (x[i,j+1]-x[i,j])^2) / (H*W*3)
+  float content_weight = 30.f;
   float style_weight = 100.f;
-  float tv_weight = 1e-3f;
-  float learning_rate = 10.f;  // Adam, in preprocessed pixel units (0..255)
-  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
-  Init init = Init::Random;  // random: N(0, 0.001^2) in preprocessed units
+  float tv_weight = 0.3f;
+  OptimizerKind optimizer = OptimizerKind::Lbfgs;
+  // Step size; 0 = the optimiser's default (L-BFGS 1, Adam 10 pixel units).
+  float learning_rate = 0.f;
+  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;  // Adam
+  int lbfgs_history = 100;                           // L-BFGS correction pairs kept
+  // L-BFGS's first step, as the RMS change of the image in pixel units;
+  // 0 = PyTorch's rule, min(1, 1/|g|_1) * lr (see engine/optimizer.hpp).
+  float lbfgs_initial_step = 1.f;
+  Init init = Init::Content;
+  nst::Image init_image;  // for Init::Image; resized to each scale
   uint64_t seed = 0;
+  // The network (its layer table); weights must be of this model.
+  ModelKind model = ModelKind::Vgg16;
   Pooling pooling = Pooling::Max;
+  // Keras names (block4_conv2) or Caffe/Torch ones (relu4_2, conv4_2).
   std::vector<std::string> content_layers = {"block4_conv2"};
   std::vector<std::string> style_layers = {"block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1",
                                            "block5_conv1"};
+  // One weight per content / style layer (empty: all 1).
+  std::vector<float> content_layer_weights, style_layer_weights;
+  float style_scale = 1.f;
+  // Colour: recolour each style image to the content's palette before its
+  // Grams are taken (match_colors(style, content)); and/or keep the
+  // content's colours in the output (its chrominance, the result's
+  // luminance: transfer_luminance).
+  ColorTransfer color_transfer = ColorTransfer::None;
+  bool original_colors = false;
   // One weight per style image (empty: equal); normalised to sum to 1.
   std::vector<float> style_blend_weights;
   Device device = Device::Auto;
@@ -61,6 +104,7 @@ struct Options {
 
   // Throws nst::InvalidArgument naming the first bad option.
   void validate(const std::vector<LayerSpec>& layers) const;
+  float effective_learning_rate() const;
 };
 
 struct Losses {
@@ -68,8 +112,11 @@ struct Losses {
 };
 
 struct IterationStats {
-  int iteration = 0;   // 1-based
-  int iterations = 0;  // total planned
+  int iteration = 0;   // 1-based, within the scale
+  int iterations = 0;  // planned at this scale
+  int scale = 0;       // 0-based index into the scales
+  int scales = 1;
+  int width = 0, height = 0;  // of this scale
   Losses losses;       // evaluated at this iteration's image, before its update
   double ms = 0;       // wall time of this iteration
   const class Session* session = nullptr;  // e.g. to save a checkpoint image
@@ -79,16 +126,24 @@ using ProgressFn = std::function<void(const IterationStats&)>;
 using LogFn = std::function<void(const std::string&)>;
 
 class Backend;
+class Model;
 
+// One image size on one Model: the plan (every buffer allocated once), the
+// objective and the optimiser. stylize() makes one per scale.
 class Session {
  public:
-  // Plans every buffer for a (height, width) image on the chosen device.
+  // Makes a Model (backend from options.device) and plans a (height, width)
+  // image on it.
   Session(const NetworkWeights& weights, const Options& options, int height, int width, LogFn log = {},
           std::vector<LayerSpec> layers = vgg16_layers());
   // The same on a backend the caller made (tests run the emulated cuda
   // backend this way); options.device is then ignored.
   Session(const NetworkWeights& weights, const Options& options, int height, int width,
           std::unique_ptr<Backend> backend, LogFn log = {}, std::vector<LayerSpec> layers = vgg16_layers());
+  // A plan on an existing Model, whose weights stay where they are (the
+  // Schedule reuses one Model across scales). The previous Session on the
+  // same Model must be gone: plans take the Model's memory in turn.
+  Session(std::shared_ptr<Model> model, const Options& options, int height, int width);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -102,15 +157,20 @@ class Session {
   void set_content(const Image& content);
   void set_styles(const std::vector<Image>& styles);
 
-  // The image being optimised, (H,W,3) preprocessed BGR. Resets Adam.
+  // The image being optimised, (H,W,3) preprocessed BGR. Resets the
+  // optimiser.
   void init_image(Init init, uint64_t seed);
   void set_image(const std::vector<float>& x);
+  void set_image(const Image& img);  // preprocessed; must be height x width
 
   // Forward, losses and backward at the current image; the gradient is
   // then available from gradient().
   Losses evaluate();
-  // evaluate() then one Adam step; returns the losses before the step.
+  // One optimiser iteration (one evaluation, then the update); returns the
+  // losses before the update.
   Losses step();
+  // L-BFGS found no descent direction any more: further steps change nothing.
+  bool converged() const;
 
   std::vector<float> image() const;
   std::vector<float> gradient() const;
@@ -125,9 +185,11 @@ class Session {
   std::unique_ptr<Impl> impl_;
 };
 
-// Scales the content image to options.image_size, runs options.iterations
-// Adam steps and returns the stylised image. `progress` is called after
-// every iteration.
+// The Schedule: for each scale (options.scales, then image_size), scales
+// the content and style images, plans a Session on one Model (weights
+// uploaded once), starts from the init (first scale) or the previous
+// result upsampled, runs the scale's iterations and returns the final
+// image. `progress` is called after every iteration.
 Image stylize(const NetworkWeights& weights, const Image& content, const std::vector<Image>& styles,
               const Options& options, const ProgressFn& progress = {}, const LogFn& log = {});
 

@@ -1,0 +1,70 @@
+// Objective: the loss as a list of terms. Each term is tapped at one
+// layer's output (or at the image itself), writes its loss to a device
+// scalar of its own and adds its gradient to the gradient buffer at its tap
+// while the network walks backward; the walk does not know what the terms
+// are. Terms today: content (per layer, weighted), style (per layer,
+// weighted), total variation; masks and tiles add terms, not walks.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/plan.hpp"
+
+namespace nst {
+
+enum class TermKind { Content, Style, Tv };
+
+class LossTerm {
+ public:
+  static constexpr int kImage = -1;  // layer() of a term on the image itself
+  LossTerm(TermKind kind, int layer) : kind_(kind), layer_(layer) {}
+  virtual ~LossTerm() = default;
+  TermKind kind() const { return kind_; }
+  int layer() const { return layer_; }
+  // Writes the term's loss to the device scalar `loss` and adds its
+  // gradient to `grad`, the gradient w.r.t. `tap` (shape `shape`).
+  virtual void add(Backend& backend, float* loss, float* grad, const float* tap, const Shape& shape) = 0;
+
+ private:
+  TermKind kind_;
+  int layer_;
+};
+
+// The deepest layer the options tap: a plan must reach it.
+int deepest_tap(const Network& network, const Options& options);
+
+class Objective final : public TapGradients {
+ public:
+  // Allocates the terms' targets and loss scalars after `plan` (they are
+  // freed with it).
+  Objective(Plan& plan, const Options& options);
+
+  // Content targets: the content image (the plan's size) through the network.
+  void set_content(const Image& content);
+  // Style targets: each image's Grams at its own size, blended by `blend`
+  // (normalised to sum to 1).
+  void set_styles(const std::vector<Image>& styles, const std::vector<float>& blend);
+
+  // Forward, every term, backward to the image: losses at plan.x(), the
+  // gradient in plan.dx(). Throws nst::Error if a loss is not finite.
+  Losses evaluate();
+
+  std::vector<float> content_target(int layer) const;
+  std::vector<float> style_target(int layer) const;  // (C,C) blended Gram
+
+  void add(int layer, float* grad) override;
+
+ private:
+  template <typename T>
+  const T* find_term(TermKind kind, int layer) const;
+  float* loss_slot(size_t term) const { return loss_slots_ + term; }
+
+  Plan& plan_;
+  std::vector<std::unique_ptr<LossTerm>> terms_;
+  float* loss_slots_ = nullptr;  // one device scalar per term
+  std::vector<float> host_losses_;
+  bool have_content_ = false, have_style_ = false;
+};
+
+}  // namespace nst
