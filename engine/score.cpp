@@ -10,7 +10,6 @@
 #include <limits>
 #include <string>
 
-#include "kernels/cpu/ops.hpp"
 
 namespace nst {
 namespace {
@@ -172,9 +171,7 @@ class StyleLossMeter {
 
   // The style loss of img (height x width).
   double loss(const Image& img) {
-    std::vector<float> x(img.pixels() * 3);  // (H,W,3) preprocessed BGR
-    cpu::preprocess(x.data(), img.rgb.data(), img.pixels());
-    session_.set_image(x);
+    session_.set_image(img);
     return session_.evaluate().style;
   }
 

@@ -43,6 +43,8 @@ Image run_schedule(const std::shared_ptr<Model>& model, const Image& content, co
     if (k == 0) {
       session.init_image(options.init, options.seed);
     } else {
+      // Through the 8-bit image: the previous scale's result rounded and
+      // clamped to 0..255, as its output would be, then resized.
       session.set_image(resize(result, scaled.width, scaled.height));
     }
     if (log) {

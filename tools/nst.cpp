@@ -18,8 +18,10 @@ namespace {
 const char* kDefaultWeightsName = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5";
 
 struct CliOptions {
-  std::string content, output, weights, log_json, device = "auto", init, pooling = "max", conv_algo = "cudnn",
-                                                   gram_algo = "cublas", optimizer, init_image, color_transfer = "none", model = "auto";
+  std::string content, output, weights, log_json, init_image;
+  // Choices as typed; empty = the library's default.
+  std::string device = "auto", init, pooling = "max", conv_algo = "cudnn", gram_algo = "cublas", optimizer,
+              color_transfer = "none", model = "auto";
   std::vector<std::string> styles, content_layers, style_layers;
   std::vector<float> blend;
   int print_every = 10, save_every = 0;
