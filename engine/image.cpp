@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "nst/error.hpp"
 #include "nst/random.hpp"
@@ -29,19 +30,38 @@ std::string lower_extension(const std::string& path) {
   return ext;
 }
 
-// stb_image_write reports failure only as a 0 return; errno tells why.
-void write_with_stb(const std::string& tmp, const std::string& ext, const Image& img) {
-  int ok = 0;
-  if (ext == "png") {
-    ok = stbi_write_png(tmp.c_str(), img.width, img.height, 3, img.rgb.data(), img.width * 3);
-  } else {
-    ok = stbi_write_jpg(tmp.c_str(), img.width, img.height, 3, img.rgb.data(), 95);
-  }
-  if (!ok) {
-    const int err = errno;
+// The encoded file in memory: stb_image_write's file functions ignore the
+// results of fwrite and fclose (a full disk "succeeds" with a truncated
+// file), so nst encodes first and writes the bytes itself.
+std::vector<uint8_t> encode(const std::string& ext, const Image& img) {
+  std::vector<uint8_t> bytes;
+  const auto append = [](void* context, void* data, int size) {
+    auto* out = static_cast<std::vector<uint8_t>*>(context);
+    out->insert(out->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + size);
+  };
+  const int ok = ext == "png" ? stbi_write_png_to_func(append, &bytes, img.width, img.height, 3, img.rgb.data(),
+                                                       img.width * 3)
+                              : stbi_write_jpg_to_func(append, &bytes, img.width, img.height, 3, img.rgb.data(), 95);
+  if (!ok) throw Error("cannot encode a " + std::to_string(img.width) + "x" + std::to_string(img.height) + " " + ext);
+  return bytes;
+}
+
+// Writes every byte to `tmp` and makes it durable, or throws naming `path`
+// (what the user asked for) and the reason; `tmp` is removed on failure.
+void write_all(const std::string& tmp, const std::string& path, const std::vector<uint8_t>& bytes) {
+  const auto fail = [&](int err, const char* what) {
     std::remove(tmp.c_str());
-    throw FileError("cannot write image '" + tmp + "': " + (err ? std::strerror(err) : "encoder failed"));
-  }
+    throw FileError("cannot write image '" + path + "' (" + what + " '" + tmp + "'): " + std::strerror(err));
+  };
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) fail(errno, "creating");
+  errno = 0;
+  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0 &&
+                       ::fsync(::fileno(f)) == 0;
+  const int write_err = errno;
+  const bool closed = std::fclose(f) == 0;
+  if (!written) fail(write_err ? write_err : EIO, "writing");
+  if (!closed) fail(errno, "closing");
 }
 
 }  // namespace
@@ -112,9 +132,11 @@ void save_image(const std::string& path, const Image& img) {
   if (img.width <= 0 || img.height <= 0 || img.rgb.size() != img.pixels() * 3) {
     throw InvalidArgument("cannot save '" + path + "': image buffer does not match its size");
   }
-  // Same directory as the target so that rename() is atomic.
+  const std::vector<uint8_t> bytes = encode(lower_extension(path), img);
+  // Same directory as the target so that rename() is atomic: the old file
+  // stays whole until the new one is complete on disk.
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  write_with_stb(tmp, lower_extension(path), img);
+  write_all(tmp, path, bytes);
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     std::remove(tmp.c_str());

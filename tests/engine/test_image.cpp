@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <csignal>
+#include <iterator>
 
 #include <cstdio>
 #include <filesystem>
@@ -52,6 +56,34 @@ TEST_F(ImageTest, JpegRoundTripIsClose) {
 TEST_F(ImageTest, SaveLeavesNoTemporaryFile) {
   save_image(path("a.png"), noise_image(4, 3, 2));
   EXPECT_EQ(files_in_dir(), 1u);
+}
+
+// A write that fails part-way (the file-size limit stands in for a full
+// disk: the same short write, EFBIG instead of ENOSPC) throws, naming the
+// output; the previous file stays whole and no temporary is left.
+TEST_F(ImageTest, AFailedWriteKeepsThePreviousFileAndSaysSo) {
+  const auto bytes_of = [](const std::string& p) {
+    std::ifstream f(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  save_image(path("out.png"), noise_image(8, 8, 1));
+  const std::string before = bytes_of(path("out.png"));
+  std::signal(SIGXFSZ, SIG_IGN);  // else the kernel kills the process at the limit
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  rlimit limit = old;
+  limit.rlim_cur = 4096;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  std::string message;
+  try {
+    save_image(path("out.png"), noise_image(256, 256, 2));  // ~200 KB of PNG
+  } catch (const FileError& e) {
+    message = e.what();
+  }
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old), 0);
+  EXPECT_NE(message.find(path("out.png")), std::string::npos) << "no error naming the output: '" << message << "'";
+  EXPECT_EQ(bytes_of(path("out.png")), before) << "the previous output was damaged";
+  EXPECT_EQ(files_in_dir(), 1u) << "a temporary file was left behind";
 }
 
 TEST_F(ImageTest, UnsupportedExtensionWritesNothing) {
