@@ -227,6 +227,8 @@ int run(CliOptions& c) {
                              {"style", st.losses.style},  {"tv", st.losses.tv},     {"ms", st.ms},
                              {"scale", st.scale}};
       *json << line.dump() << '\n' << std::flush;
+      // A full disk (or /dev/full) fails here, not at open.
+      if (!*json) throw nst::FileError("--log-json: cannot write '" + c.log_json + "' (disk full?)");
     }
     if (c.save_every > 0 && st.iteration % c.save_every == 0 && st.iteration < st.iterations) {
       nst::save_image(checkpoint_path(c.output, st), st.session->output());

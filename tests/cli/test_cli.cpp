@@ -231,6 +231,11 @@ TEST_F(CliTest, Vgg19RunsOnAGeneratedFileDetectedAsSuch) {
   expect_failure_naming(run(base_args() + " --weights random --style-layers relu3_4"), "relu3_4");
 }
 
+TEST_F(CliTest, ALogThatCannotBeWrittenIsAnError) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full here";
+  expect_failure_naming(run(base_args() + " --weights random --iterations 2 --log-json /dev/full"), "/dev/full");
+}
+
 TEST_F(CliTest, VersionIsPrinted) {
   const Result r = run("--version");
   EXPECT_EQ(r.code, 0);
