@@ -38,7 +38,7 @@ struct Session::Impl {
   std::unique_ptr<Plan> plan;
   std::unique_ptr<Objective> objective;
   std::unique_ptr<Optimizer> optimizer;
-  std::vector<float> content_pixels;  // preprocessed content, for init
+  Image content;  // for init_image(Init::Content)
 };
 
 Session::Session(const NetworkWeights& weights, const Options& options, int height, int width, LogFn log,
@@ -70,7 +70,7 @@ int Session::width() const { return impl_->plan->shape().w; }
 
 void Session::set_content(const Image& content) {
   impl_->objective->set_content(content);
-  impl_->content_pixels = preprocessed(content);
+  impl_->content = content;
 }
 
 void Session::set_styles(const std::vector<Image>& styles) {
@@ -81,8 +81,8 @@ void Session::init_image(Init init, uint64_t seed) {
   Impl& s = *impl_;
   switch (init) {
     case Init::Content:
-      if (s.content_pixels.empty()) throw InvalidArgument("init 'content' needs set_content() first");
-      return set_image(s.content_pixels);
+      if (s.content.pixels() == 0) throw InvalidArgument("init 'content' needs set_content() first");
+      return set_image(s.content);
     case Init::Image:
       if (s.opt.init_image.pixels() == 0) throw InvalidArgument("init 'image' needs an init image");
       return set_image(resize(s.opt.init_image, width(), height()));
