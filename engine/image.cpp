@@ -12,6 +12,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -76,23 +79,42 @@ Image noise_image(int width, int height, uint64_t seed) {
   return img;
 }
 
-Image load_image(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw FileError("cannot open image '" + path + "': " + std::strerror(errno));
+Image decode_image(const uint8_t* data, size_t size, const std::string& name, const ImageLimits& limits) {
+  if (size > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    throw FileError("image '" + name + "' is too large a file (" + std::to_string(size) + " bytes)");
+  }
+  const int len = static_cast<int>(size);
   int w = 0, h = 0, channels = 0;
-  std::unique_ptr<stbi_uc, void (*)(void*)> data(stbi_load_from_file(f, &w, &h, &channels, 3),
-                                                   stbi_image_free);
-  std::fclose(f);
-  if (!data) {
-    throw FileError("cannot decode image '" + path + "': " + stbi_failure_reason() +
+  if (!stbi_info_from_memory(data, len, &w, &h, &channels)) {
+    throw FileError("cannot decode image '" + name + "': " + stbi_failure_reason() +
                     " (supported: JPEG, PNG, BMP, TGA, GIF, PSD, HDR, PIC, PNM)");
   }
-  if (w <= 0 || h <= 0) throw FileError("image '" + path + "' has no pixels");
+  const uint64_t pixels = static_cast<uint64_t>(w) * static_cast<uint64_t>(h);
+  if (w <= 0 || h <= 0) throw FileError("image '" + name + "' has no pixels");
+  if (pixels > limits.max_pixels) {
+    throw FileError("image '" + name + "' is " + std::to_string(w) + "x" + std::to_string(h) + " (" +
+                    std::to_string(pixels) + " pixels), above the limit of " + std::to_string(limits.max_pixels) +
+                    " pixels (--max-pixels raises it)");
+  }
+  std::unique_ptr<stbi_uc, void (*)(void*)> pixels_rgb(stbi_load_from_memory(data, len, &w, &h, &channels, 3),
+                                                         stbi_image_free);
+  if (!pixels_rgb) {
+    throw FileError("cannot decode image '" + name + "': " + stbi_failure_reason() +
+                    " (supported: JPEG, PNG, BMP, TGA, GIF, PSD, HDR, PIC, PNM)");
+  }
   Image img;
   img.width = w;
   img.height = h;
-  img.rgb.assign(data.get(), data.get() + static_cast<size_t>(w) * h * 3);
+  img.rgb.assign(pixels_rgb.get(), pixels_rgb.get() + static_cast<size_t>(w) * h * 3);
   return img;
+}
+
+Image load_image(const std::string& path, const ImageLimits& limits) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FileError("cannot open image '" + path + "': " + std::strerror(errno));
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw FileError("cannot read image '" + path + "': " + std::strerror(errno));
+  return decode_image(bytes.data(), bytes.size(), path, limits);
 }
 
 Image resize(const Image& img, int width, int height) {

@@ -18,8 +18,21 @@ struct Image {
 // for tests, benchmarks and trials.
 Image noise_image(int width, int height, uint64_t seed);
 
-// Throws nst::FileError naming the path and stb's reason.
-Image load_image(const std::string& path);
+// What a decoder may be asked to allocate. The limit is checked from the
+// file's header, before any pixel is decoded (a 49-byte PPM can declare
+// 16000x16000).
+struct ImageLimits {
+  static constexpr uint64_t kDefaultMaxPixels = 64ull << 20;  // 64 Mpx: 8192x8192, a 192 MB decode
+  uint64_t max_pixels = kDefaultMaxPixels;
+};
+
+// Reads and decodes the file. Throws nst::FileError naming the path and the
+// reason (missing, unreadable, corrupt, truncated, too large).
+Image load_image(const std::string& path, const ImageLimits& limits = {});
+
+// Decodes an encoded image held in memory; `name` is what errors call it
+// (the file's path, or e.g. "<fuzz input>").
+Image decode_image(const uint8_t* data, size_t size, const std::string& name, const ImageLimits& limits = {});
 
 // Scales so that the longer side is `longest` pixels, keeping the aspect
 // ratio (each side at least 1 pixel). Returns a copy when already that size.
