@@ -1,9 +1,12 @@
 // The cpu backend: the engine's op interface over kernels/cpu.
 #include <algorithm>
 #include <deque>
+#include <new>
+#include <string>
 #include <vector>
 
 #include "engine/backend.hpp"
+#include "nst/error.hpp"
 #include "kernels/cpu/ops.hpp"
 
 namespace nst {
@@ -15,9 +18,21 @@ class CpuBackend final : public Backend {
 
   std::string name() const override { return "cpu"; }
 
+  size_t held_bytes() const {
+    size_t bytes = 0;
+    for (const auto& b : blocks_) bytes += b.size() * sizeof(float);
+    return bytes;
+  }
+  static std::string megabytes(size_t bytes) { return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MB"; }
+
   float* allocate(size_t floats) override {
     // A deque of vectors: earlier blocks never move when more are added.
-    blocks_.emplace_back(floats);
+    try {
+      blocks_.emplace_back(floats);
+    } catch (const std::bad_alloc&) {
+      throw OutOfMemory("cannot allocate " + megabytes(floats * sizeof(float)) + " of host memory (" +
+                        megabytes(held_bytes()) + " already held)");
+    }
     return blocks_.back().data();
   }
   size_t mark() const override { return blocks_.size(); }

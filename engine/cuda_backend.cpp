@@ -9,10 +9,12 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <string>
 #include <tuple>
 #include <vector>
 
 #include "kernels/cuda/blas1.hpp"
+#include "nst/error.hpp"
 #include "kernels/cuda/conv2d.hpp"
 #include "kernels/cuda/elementwise.hpp"
 #include "kernels/cuda/losses.hpp"
@@ -78,7 +80,14 @@ class DeviceArena {
             chunks_.empty() ? 0 : chunks_.back().base + chunks_.back().size};
     // Under emulation the chunk is exactly the request, so that the
     // emulator's guard starts at the buffer's last byte + 1.
-    NST_CUDA_CHECK(cudaMalloc(&c.ptr, kChunkBytes == 0 ? std::max<size_t>(exact, 1) : c.size));
+    const size_t bytes = kChunkBytes == 0 ? std::max<size_t>(exact, 1) : c.size;
+    const cudaError_t status = cudaMalloc(&c.ptr, bytes);
+    if (status == cudaErrorMemoryAllocation) {
+      (void)cudaGetLastError();  // clear it, the device is still usable
+      throw OutOfMemory("cannot allocate " + std::to_string((bytes + (1 << 20) - 1) >> 20) +
+                        " MB of device memory (" + std::to_string(c.base >> 20) + " MB already held)");
+    }
+    NST_CUDA_CHECK(status);
     chunks_.push_back(c);
   }
 

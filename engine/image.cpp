@@ -5,7 +5,14 @@
 #include <stb_image.h>
 #include <stb_image_resize.h>
 #include <stb_image_write.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <initializer_list>
 
 #include <algorithm>
 #include <cerrno>
@@ -49,22 +56,86 @@ std::vector<uint8_t> encode(const std::string& ext, const Image& img) {
   return bytes;
 }
 
-// Writes every byte to `tmp` and makes it durable, or throws naming `path`
-// (what the user asked for) and the reason; `tmp` is removed on failure.
-void write_all(const std::string& tmp, const std::string& path, const std::vector<uint8_t>& bytes) {
-  const auto fail = [&](int err, const char* what) {
-    std::remove(tmp.c_str());
-    throw FileError("cannot write image '" + path + "' (" + what + " '" + tmp + "'): " + std::strerror(err));
-  };
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) fail(errno, "creating");
-  errno = 0;
-  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0 &&
-                       ::fsync(::fileno(f)) == 0;
-  const int write_err = errno;
-  const bool closed = std::fclose(f) == 0;
-  if (!written) fail(write_err ? write_err : EIO, "writing");
-  if (!closed) fail(errno, "closing");
+// Writes every byte to the open `fd` and makes it durable, or throws naming
+// `path` (what the user asked for) and the reason.
+void write_all(int fd, const std::string& path, const std::vector<uint8_t>& bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw FileError("cannot write image '" + path + "': " + std::strerror(n < 0 ? errno : ENOSPC));
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) throw FileError("cannot write image '" + path + "': " + std::strerror(errno));
+}
+
+std::string directory_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string file_name_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// A short, fresh name beside `path` (rename() is atomic only within one
+// file system, and `path`.tmp.PID would not fit a 254-character name).
+// Hidden, and named after nst, so that a file left by a SIGKILL says whose
+// it is. Created with O_EXCL: never an existing file.
+int create_temp_beside(const std::string& path, std::string& tmp) {
+  static std::atomic<unsigned> counter{0};
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    tmp = directory_of(path) + "/.nst-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".tmp";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0 || errno != EEXIST) return fd;
+  }
+  errno = EEXIST;
+  return -1;
+}
+
+// SIGINT, SIGTERM and SIGHUP wait while the temporary file exists, so
+// that neither the default action nor a handler that exits can leave it
+// behind; they are delivered as soon as the file is renamed or removed.
+class TerminationSignalsHeld {
+ public:
+  TerminationSignalsHeld() {
+    sigset_t held;
+    sigemptyset(&held);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&held, sig);
+    pthread_sigmask(SIG_BLOCK, &held, &previous_);
+  }
+  ~TerminationSignalsHeld() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+  TerminationSignalsHeld(const TerminationSignalsHeld&) = delete;
+  TerminationSignalsHeld& operator=(const TerminationSignalsHeld&) = delete;
+
+ private:
+  sigset_t previous_;
+};
+
+void write_atomically(const std::string& path, const std::vector<uint8_t>& bytes) {
+  TerminationSignalsHeld held;
+  std::string tmp;
+  const int fd = create_temp_beside(path, tmp);
+  if (fd < 0) {
+    throw FileError("cannot write image '" + path + "': cannot create a file in '" + directory_of(path) +
+                    "': " + std::strerror(errno));
+  }
+  try {
+    write_all(fd, path, bytes);
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  const bool closed = ::close(fd) == 0;
+  const int close_err = errno;
+  if (!closed || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = closed ? errno : close_err;
+    ::unlink(tmp.c_str());
+    throw FileError("cannot write image '" + path + "': " + std::strerror(err));
+  }
 }
 
 }  // namespace
@@ -154,16 +225,41 @@ void save_image(const std::string& path, const Image& img) {
   if (img.width <= 0 || img.height <= 0 || img.rgb.size() != img.pixels() * 3) {
     throw InvalidArgument("cannot save '" + path + "': image buffer does not match its size");
   }
-  const std::vector<uint8_t> bytes = encode(lower_extension(path), img);
-  // Same directory as the target so that rename() is atomic: the old file
-  // stays whole until the new one is complete on disk.
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  write_all(tmp, path, bytes);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    throw FileError("cannot write image '" + path + "': " + std::strerror(err));
+  write_atomically(path, encode(lower_extension(path), img));
+}
+
+void check_output_writable(const std::string& path) {
+  if (!is_supported_output(path)) {
+    throw InvalidArgument("output '" + path + "': unsupported extension (use .png, .jpg or .jpeg)");
   }
+  check_writable(path, "output");
+}
+
+void check_writable(const std::string& path, const std::string& what) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    throw FileError(what + " '" + path + "' is a directory");
+  }
+  const std::string dir = directory_of(path);
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    throw FileError(what + " '" + path + "': directory '" + dir + "' does not exist");
+  }
+  const long name_max = ::pathconf(dir.c_str(), _PC_NAME_MAX);
+  const size_t name_length = file_name_of(path).size();
+  if (name_max > 0 && name_length > static_cast<size_t>(name_max)) {
+    throw FileError(what + " '" + path + "': the file name is " + std::to_string(name_length) +
+                    " characters, more than the " + std::to_string(name_max) + " its directory allows");
+  }
+  // Writability is proven by creating a file there, not by access():
+  // read-only mounts, /proc and ACLs all answer then.
+  TerminationSignalsHeld held;
+  std::string tmp;
+  const int fd = create_temp_beside(path, tmp);
+  if (fd < 0) {
+    throw FileError(what + " '" + path + "': cannot create a file in '" + dir + "': " + std::strerror(errno));
+  }
+  ::close(fd);
+  ::unlink(tmp.c_str());
 }
 
 }  // namespace nst

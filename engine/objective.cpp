@@ -203,10 +203,8 @@ Losses Objective::evaluate() {
     }
   }
   l.total = l.content + l.style + l.tv;
-  if (!std::isfinite(l.total)) {
-    throw Error("loss is not finite (content " + std::to_string(l.content) + ", style " + std::to_string(l.style) +
-                ", tv " + std::to_string(l.tv) + "); try a lower learning rate or smaller loss weights");
-  }
+  // Not finite is reported, not thrown: L-BFGS takes such a step back, and
+  // the Session decides what to blame.
   return l;
 }
 

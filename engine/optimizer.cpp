@@ -64,9 +64,9 @@ class Lbfgs final : public Optimizer {
   Losses step(const std::function<Losses()>& evaluate) override {
     const Losses l = evaluate();
     if (converged_) return l;
-    if (iteration_ > 0 && safeguarded() && l.total > prev_loss_ + kWorse * std::abs(prev_loss_)) {
+    if (iteration_ > 0 && safeguarded() && worse(l)) {
       step_back();
-      return l;
+      return std::isfinite(l.total) ? l : prev_losses_;
     }
     rejected_in_a_row_ = 0;
     Backend& b = plan_.backend();
@@ -93,11 +93,18 @@ class Lbfgs final : public Optimizer {
     t_ = static_cast<float>(t);
     if (safeguarded()) {
       b.copy(prev_x_, plan_.x(), n_);
-      prev_loss_ = l.total;
+      prev_losses_ = l;
     }
     b.axpy(plan_.x(), t_, nullptr, d_, n_);
     ++iteration_;
     return l;
+  }
+
+  Losses finish(const std::function<Losses()>& evaluate) override {
+    const Losses l = evaluate();
+    if (iteration_ == 0 || !safeguarded() || converged_ || !worse(l)) return l;
+    plan_.backend().copy(plan_.x(), prev_x_, n_);
+    return prev_losses_;
   }
 
   void reset() override {
@@ -131,11 +138,16 @@ class Lbfgs final : public Optimizer {
   // and the pairs it leaves make every later step tiny.
   bool safeguarded() const { return o_.initial_step_rms > 0.f; }
   static constexpr double kWorse = 0.01;  // a rise of more than 1% is a bad step
+  // Written so that a loss that is not finite (NaN included) is worse.
+  bool worse(const Losses& l) const {
+    return !(l.total <= prev_losses_.total + kWorse * std::abs(prev_losses_.total));
+  }
 
   // The last step raised the loss: back to where it started, forget the
   // curvature pairs, and step along -g there with the first step's size,
   // halved for each bad step in a row. The evaluation at the rejected
-  // point is spent; its losses are what this iteration reports.
+  // point is spent; its losses are what this iteration reports (the start
+  // point's, when they are not finite).
   void step_back() {
     Backend& b = plan_.backend();
     b.copy(plan_.x(), prev_x_, n_);
@@ -210,7 +222,7 @@ class Lbfgs final : public Optimizer {
   LbfgsOptions o_;
   size_t n_;
   float *d_ = nullptr, *prev_g_ = nullptr, *prev_x_ = nullptr, *scalars_ = nullptr;
-  double prev_loss_ = 0;  // at prev_x_, where the last step started
+  Losses prev_losses_;  // at prev_x_, where the last step started
   int rejected_in_a_row_ = 0;
   std::vector<Slot> slots_;
   std::vector<size_t> used_;  // slot indices, oldest first

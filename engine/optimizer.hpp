@@ -17,6 +17,10 @@ class Optimizer {
   // gradient into g) once, then updates x. Returns the losses at x before
   // the update.
   virtual Losses step(const std::function<Losses()>& evaluate) = 0;
+  // After the last step: evaluates x, the image the last update made (no
+  // step has seen it), and returns its losses; L-BFGS takes that update
+  // back when it raised the loss or made it not finite.
+  virtual Losses finish(const std::function<Losses()>& evaluate) { return evaluate(); }
   // Forgets the state: x was set from outside.
   virtual void reset() = 0;
   // L-BFGS: the last direction was not a descent direction any more (the

@@ -1,12 +1,14 @@
 // Session: a Plan on a Model, the Objective on that plan and the optimiser
 // on its image. The public face of one image size.
 #include <cmath>
+#include <string>
 
 #include "engine/model.hpp"
 #include "engine/objective.hpp"
 #include "engine/optimizer.hpp"
 #include "engine/plan.hpp"
 #include "kernels/cpu/ops.hpp"
+#include "nst/error.hpp"
 #include "nst/nst.hpp"
 #include "nst/random.hpp"
 
@@ -39,6 +41,7 @@ struct Session::Impl {
   std::unique_ptr<Objective> objective;
   std::unique_ptr<Optimizer> optimizer;
   Image content;  // for init_image(Init::Content)
+  int steps = 0;  // since the last set_image
 };
 
 Session::Session(const NetworkWeights& weights, const Options& options, int height, int width, LogFn log,
@@ -57,9 +60,19 @@ Session::Session(std::shared_ptr<Model> model, const Options& options, int heigh
   options.validate(model->network().layers());
   s.opt = options;
   s.model = std::move(model);
-  s.plan = std::make_unique<Plan>(*s.model, Shape{1, height, width, 3}, deepest_tap(s.model->network(), options));
-  s.objective = std::make_unique<Objective>(*s.plan, options);
-  s.optimizer = make_optimizer(*s.plan, options);
+  try {
+    s.plan = std::make_unique<Plan>(*s.model, Shape{1, height, width, 3}, deepest_tap(s.model->network(), options));
+    s.objective = std::make_unique<Objective>(*s.plan, options);
+    s.optimizer = make_optimizer(*s.plan, options);
+  } catch (const OutOfMemory& e) {
+    s.optimizer.reset();
+    s.objective.reset();
+    s.plan.reset();
+    throw OutOfMemory(std::string(e.what()) + " while planning a " + std::to_string(width) + "x" +
+                      std::to_string(height) + " image on " + s.model->backend().name() +
+                      ": lower the image size (--image-size), or the L-BFGS history (--lbfgs-history), "
+                      "or use Adam (--optimizer adam)");
+  }
 }
 
 Session::~Session() = default;
@@ -106,6 +119,7 @@ void Session::set_image(const std::vector<float>& x) {
   }
   s.plan->backend().upload(s.plan->x(), x.data(), x.size());
   s.optimizer->reset();
+  s.steps = 0;
 }
 
 void Session::set_image(const Image& img) {
@@ -116,11 +130,47 @@ void Session::set_image(const Image& img) {
   set_image(preprocessed(img));
 }
 
-Losses Session::evaluate() { return impl_->objective->evaluate(); }
+namespace {
+
+std::string describe(const Losses& l) {
+  return "content " + std::to_string(l.content) + ", style " + std::to_string(l.style) + ", tv " +
+         std::to_string(l.tv);
+}
+
+// Not finite at the start image: nothing has moved yet, so the inputs are
+// at fault (weights or loss weights overflowing float32), not the steps.
+void require_finite(const Losses& l, int steps_taken) {
+  if (std::isfinite(l.total)) return;
+  if (steps_taken == 0) {
+    throw Error("loss is not finite at the start image (" + describe(l) +
+                "): the weights or the loss weights overflow float32; check the weights file and lower "
+                "the content/style weights");
+  }
+  throw Error("loss is not finite after " + std::to_string(steps_taken) + " steps (" + describe(l) +
+              "): the optimisation diverged; try a lower learning rate or smaller loss weights");
+}
+
+}  // namespace
+
+Losses Session::evaluate() {
+  const Losses l = impl_->objective->evaluate();
+  require_finite(l, impl_->steps);
+  return l;
+}
 
 Losses Session::step() {
   Objective& objective = *impl_->objective;
-  return impl_->optimizer->step([&objective] { return objective.evaluate(); });
+  const Losses l = impl_->optimizer->step([&objective] { return objective.evaluate(); });
+  require_finite(l, impl_->steps);
+  ++impl_->steps;
+  return l;
+}
+
+Losses Session::finish() {
+  Objective& objective = *impl_->objective;
+  const Losses l = impl_->optimizer->finish([&objective] { return objective.evaluate(); });
+  require_finite(l, impl_->steps);
+  return l;
 }
 
 bool Session::converged() const { return impl_->optimizer->converged(); }

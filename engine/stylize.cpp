@@ -18,6 +18,13 @@ std::vector<Image> scaled_styles(const std::vector<Image>& styles, const Image& 
   return out;
 }
 
+// Plans the finest scale once and frees it: a size that does not fit in
+// memory fails now, not after the coarser scales have run.
+void plan_finest_first(const std::shared_ptr<Model>& model, const Image& content, int size, const Options& o) {
+  const Image finest = resize_longest_side(content, size);
+  Session probe(model, o, finest.height, finest.width);
+}
+
 }  // namespace
 
 Image stylize(const NetworkWeights& weights, const Image& content, const std::vector<Image>& styles,
@@ -32,6 +39,8 @@ Image run_schedule(const std::shared_ptr<Model>& model, const Image& content, co
                    const Options& options, const ProgressFn& progress, const LogFn& log) {
   options.validate(model->network().layers());
   const std::vector<Options::Scale> scales = options.schedule();
+
+  if (scales.size() > 1) plan_finest_first(model, content, scales.back().size, options);
 
   Image result;
   using clock = std::chrono::steady_clock;
@@ -70,6 +79,7 @@ Image run_schedule(const std::shared_ptr<Model>& model, const Image& content, co
         break;
       }
     }
+    session.finish();
     result = session.output();
   }
   return options.original_colors ? transfer_luminance(result, content) : result;

@@ -5,12 +5,15 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "nst/nst.hpp"
+#include "tools/cli_common.hpp"
+#include "tools/interrupt.hpp"
 #include "tools/progress.hpp"
 
 namespace {
@@ -25,6 +28,7 @@ struct CliOptions {
   std::vector<std::string> styles, content_layers, style_layers;
   std::vector<float> blend;
   int print_every = 10, save_every = 0;
+  uint64_t max_pixels = nst::ImageLimits::kDefaultMaxPixels;
   nst::Options opt;
 };
 
@@ -40,7 +44,7 @@ bool file_exists(const std::string& p) { return ::access(p.c_str(), F_OK) == 0; 
 // --weights, then $NST_WEIGHTS, then the cache path the fetch script uses;
 // "" for random weights.
 std::string weights_path(const std::string& flag) {
-  if (flag.rfind("random", 0) == 0) return "";
+  if (flag == "random" || flag.rfind("random:", 0) == 0) return "";
   if (!flag.empty()) return flag;
   const char* env = std::getenv("NST_WEIGHTS");
   if (env && *env) return env;
@@ -64,11 +68,7 @@ nst::NetworkWeights resolve_weights(const std::string& flag, const std::string& 
     uint64_t seed = 0;
     if (flag.size() > 6) {
       if (flag[6] != ':') throw nst::InvalidArgument("--weights: expected random or random:SEED, got '" + flag + "'");
-      try {
-        seed = std::stoull(flag.substr(7));
-      } catch (const std::exception&) {
-        throw nst::InvalidArgument("--weights: bad seed in '" + flag + "'");
-      }
+      seed = nst::tools::parse_seed(flag.substr(7), "--weights " + flag);
     }
     description = std::string("RANDOM untrained ") + nst::model_name(model) + " (seed " + std::to_string(seed) +
                   "): for trials only, the result will not look like the style";
@@ -78,17 +78,73 @@ nst::NetworkWeights resolve_weights(const std::string& flag, const std::string& 
   return nst::load_keras_weights(path, layers);
 }
 
-// The directory must exist and be writable before hours of compute.
-void check_output_path(const std::string& path) {
-  if (!nst::is_supported_output(path)) {
-    throw nst::InvalidArgument("--output '" + path + "': unsupported extension (use .png, .jpg or .jpeg)");
+std::string checkpoint_path(const std::string& output, const nst::IterationStats& st);
+
+// Every output must be writable before hours of compute: the image, the
+// longest checkpoint name, the log. The log is created only when its first
+// line is written, so an early error leaves no empty log behind.
+void check_outputs(const CliOptions& c, const nst::Options& o) {
+  nst::check_output_writable(c.output);
+  if (c.save_every > 0) {
+    nst::IterationStats longest;
+    longest.iteration = 99999;
+    longest.scales = static_cast<int>(o.schedule().size());
+    nst::check_output_writable(checkpoint_path(c.output, longest));
   }
-  const auto slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
-  if (::access(dir.c_str(), W_OK) != 0) {
-    throw nst::FileError("--output '" + path + "': directory '" + dir + "' does not exist or is not writable");
+  if (!c.log_json.empty()) nst::check_writable(c.log_json, "--log-json");
+}
+
+// Same file (or the same name, for files that do not exist yet).
+bool same_file(const std::string& a, const std::string& b) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(a, ec) && fs::exists(b, ec)) return fs::equivalent(a, b, ec);
+  return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
+}
+
+// An output that is also an input would be destroyed by the run.
+void refuse_overwriting_inputs(const CliOptions& c, const std::vector<std::string>& styles,
+                               const std::string& weights) {
+  std::vector<std::pair<std::string, std::string>> inputs = {{"--content", c.content}};
+  for (const auto& s : styles) inputs.push_back({"--style", s});
+  if (!c.init_image.empty()) inputs.push_back({"--init-image", c.init_image});
+  if (!weights.empty()) inputs.push_back({"--weights", weights});
+  std::vector<std::pair<std::string, std::string>> outputs = {{"--output", c.output}};
+  if (!c.log_json.empty()) {
+    outputs.push_back({"--log-json", c.log_json});
+    if (same_file(c.log_json, c.output)) {
+      throw nst::InvalidArgument("--log-json and --output are the same file '" + c.output + "'");
+    }
+  }
+  for (const auto& [out_flag, out] : outputs) {
+    for (const auto& [in_flag, in] : inputs) {
+      if (same_file(out, in)) {
+        throw nst::InvalidArgument(out_flag + " '" + out + "' is the " + in_flag + " file: it would be overwritten; "
+                                   "choose another " + out_flag);
+      }
+    }
   }
 }
+
+// The JSON log, opened at its first line.
+class JsonLog {
+ public:
+  explicit JsonLog(std::string path) : path_(std::move(path)) {}
+  void write(const nlohmann::json& line) {
+    if (path_.empty()) return;
+    if (!out_) {
+      out_ = std::make_unique<std::ofstream>(path_);
+      if (!*out_) throw nst::FileError("--log-json: cannot write '" + path_ + "'");
+    }
+    *out_ << line.dump() << '\n' << std::flush;
+    // A full disk (or /dev/full) fails here, not at open.
+    if (!*out_) throw nst::FileError("--log-json: cannot write '" + path_ + "' (disk full?)");
+  }
+
+ private:
+  std::string path_;
+  std::unique_ptr<std::ofstream> out_;
+};
 
 // OUTPUT_<iter>.ext; with several scales OUTPUT_s<scale>_<iter>.ext, as the
 // iterations count again at each scale.
@@ -109,41 +165,42 @@ void add_flags(CLI::App& app, CliOptions& c) {
   // append overrides to a base command line); lists accumulate.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--content", c.content, "Content image (JPEG, PNG, BMP, TGA, ...)")->required()->check(CLI::ExistingFile);
-  app.add_option("--style", c.styles, "Style image(s), comma separated")->required()->delimiter(',')->check(CLI::ExistingFile)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--style", c.styles, "Style image(s): repeat the flag, or give a comma separated list (a value that names an existing file is that file, commas and all)")->required()->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--output", c.output, "Output image, .png or .jpg (written atomically)")->required();
   app.add_option("--weights", c.weights,
                  "VGG16 or VGG19 Keras HDF5 weights file (default: $NST_WEIGHTS, then ~/.cache/nst/" +
                      std::string(kDefaultWeightsName) + "); 'random[:SEED]' for an untrained network");
   app.add_option("--image-size", o.image_size, "Longest side of the output in pixels")->capture_default_str()->check(CLI::Range(1, 16384));
-  app.add_option("--iterations", o.iterations, "Iterations (objective evaluations) at the first scale; a third of it at each finer one")->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--scales", o.scales, "Multi-scale: longest sides coarse to fine, e.g. 256; each starts from the previous result upsampled; --image-size is the last. Default: 256 doubling up to --image-size (when larger); --scales N with N = --image-size for one scale")->delimiter(',')->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  app.add_option("--scale-iterations", o.scale_iterations, "Iterations per scale, one number per scale (--image-size's included)")->delimiter(',')->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  app.add_option("--content-weight", o.content_weight, "Content loss weight (losses are means: weights do not depend on the image size)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--style-weight", o.style_weight, "Style loss weight")->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--tv-weight", o.tv_weight, "Total-variation weight (on the mean squared neighbour difference)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--iterations", o.iterations, "Iterations (objective evaluations) at the first scale; a third of it at each finer one")->capture_default_str()->check(nst::tools::whole_number_at_least(0));
+  app.add_option("--scales", o.scales, "Multi-scale: longest sides coarse to fine, e.g. 256; each starts from the previous result upsampled; --image-size is the last. Default: 256 doubling up to --image-size (when larger); --scales N with N = --image-size for one scale")->delimiter(',')->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->check(nst::tools::whole_number_at_least(1));
+  app.add_option("--scale-iterations", o.scale_iterations, "Iterations per scale, one number per scale (--image-size's included)")->delimiter(',')->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->check(nst::tools::whole_number_at_least(0));
+  app.add_option("--content-weight", o.content_weight, "Content loss weight (losses are means: weights do not depend on the image size)")->capture_default_str()->check(nst::tools::number_at_least(0));
+  app.add_option("--style-weight", o.style_weight, "Style loss weight")->capture_default_str()->check(nst::tools::number_at_least(0));
+  app.add_option("--tv-weight", o.tv_weight, "Total-variation weight (on the mean squared neighbour difference)")->capture_default_str()->check(nst::tools::number_at_least(0));
   app.add_option("--content-layers", c.content_layers, "Content layers, comma separated, each optionally LAYER:WEIGHT (block4_conv2 or relu4_2)")->delimiter(',')->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--style-layers", c.style_layers, "Style layers, comma separated, each optionally LAYER:WEIGHT")->delimiter(',')->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  app.add_option("--style-blend-weights", c.blend, "One weight per style image, comma separated (default: equal)")->delimiter(',')->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  app.add_option("--style-scale", o.style_scale, "Style images' longest side, relative to the output's")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--style-blend-weights", c.blend, "One weight per style image, comma separated (default: equal)")->delimiter(',')->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->check(nst::tools::number_at_least(0));
+  app.add_option("--style-scale", o.style_scale, "Style images' longest side, relative to the output's")->capture_default_str()->check(nst::tools::number_above(0));
   app.add_flag("--original-colors", o.original_colors, "Keep the content's colours: the result's luminance on the content's chrominance (YUV)");
   app.add_option("--color-transfer", c.color_transfer, "Recolour the style image(s) to the content's palette before taking their Grams: none, histogram (per channel) or linear (mean and covariance)")->capture_default_str()->check(CLI::IsMember({"none", "histogram", "linear"}));
   app.add_option("--optimizer", c.optimizer, "lbfgs (default) or adam")->check(CLI::IsMember({"lbfgs", "adam"}));
   app.add_option("--lbfgs-history", o.lbfgs_history, "L-BFGS correction pairs kept")->capture_default_str()->check(CLI::Range(1, 10000));
-  app.add_option("--lbfgs-initial-step", o.lbfgs_initial_step, "L-BFGS first step: RMS pixel change (0: PyTorch's min(1, 1/|g|_1) rule)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--learning-rate", o.learning_rate, "Step size (default: L-BFGS 1, Adam 10 pixel units)")->check(CLI::PositiveNumber);
+  app.add_option("--lbfgs-initial-step", o.lbfgs_initial_step, "L-BFGS first step: RMS pixel change (0: PyTorch's min(1, 1/|g|_1) rule)")->capture_default_str()->check(nst::tools::number_at_least(0));
+  app.add_option("--learning-rate", o.learning_rate, "Step size (default: L-BFGS 1, Adam 10 pixel units)")->check(nst::tools::number_above(0));
   app.add_option("--init", c.init, "Start image: content (default), random (N(0, 0.001^2) noise) or image (--init-image)")->check(CLI::IsMember({"content", "random", "image"}));
   app.add_option("--init-image", c.init_image, "Start image for --init image (resized to each scale)")->check(CLI::ExistingFile);
-  app.add_option("--seed", o.seed, "Seed for the random init (and random weights)")->capture_default_str();
+  app.add_option("--seed", o.seed, "Seed for the random init, 0 to 2^64-1; --weights random:SEED seeds the weights")->capture_default_str()->check(nst::tools::seed_number());
+  app.add_option("--max-pixels", c.max_pixels, "Refuse input images with more pixels than this, checked from the file's header before decoding")->capture_default_str()->check(nst::tools::whole_number_in(1, 1LL << 40));
   app.add_option("--model", c.model, "Network: auto (from the weights file's layers), vgg16 or vgg19")->capture_default_str()->check(CLI::IsMember({"auto", "vgg16", "vgg19"}));
   app.add_option("--pooling", c.pooling, "Pooling in the network")->capture_default_str()->check(CLI::IsMember({"max", "avg"}));
-  app.add_option("--print-every", c.print_every, "Progress line every N iterations (0: never)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--save-every", c.save_every, "Also save OUTPUT_<iter>.ext (OUTPUT_s<scale>_<iter>.ext with several scales) every N iterations (0: never)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--print-every", c.print_every, "Progress line every N iterations (0: never)")->capture_default_str()->check(nst::tools::whole_number_at_least(0));
+  app.add_option("--save-every", c.save_every, "Also save OUTPUT_<iter>.ext (OUTPUT_s<scale>_<iter>.ext with several scales) every N iterations (0: never)")->capture_default_str()->check(nst::tools::whole_number_at_least(0));
   app.add_option("--device", c.device, "auto: CUDA when available, else CPU")->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   app.add_option("--conv-algo", c.conv_algo, "CUDA convolutions: cuDNN, or nst's implicit-GEMM kernels")->capture_default_str()->check(CLI::IsMember({"cudnn", "custom"}));
   app.add_option("--gram-algo", c.gram_algo, "CUDA Gram matrices and style gradients: cuBLAS, or nst's tiled kernels")->capture_default_str()->check(CLI::IsMember({"cublas", "custom"}));
   app.add_flag("--tf32", o.allow_tf32, "Let cuDNN/cuBLAS use TF32 tensor cores (faster, ~1e-3 relative error)");
-  app.add_option("--log-json", c.log_json, "Write one JSON object per iteration to this file");
-  app.add_option("--threads", o.threads, "CPU threads (0: all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--log-json", c.log_json, "Write one JSON object per iteration to this file (created at the first iteration)");
+  app.add_option("--threads", o.threads, "CPU threads (0: all cores)")->capture_default_str()->check(nst::tools::whole_number_at_least(0));
 }
 
 // "block4_conv2" or "block4_conv2:0.5" -> name and weight.
@@ -179,7 +236,7 @@ nst::Options finish_options(CliOptions& c) {
   if (!c.init_image.empty()) {
     if (c.init.empty()) o.init = nst::Init::Image;
     if (o.init != nst::Init::Image) throw nst::InvalidArgument("--init-image needs --init image (or no --init)");
-    o.init_image = nst::load_image(c.init_image);
+    o.init_image = nst::load_image(c.init_image, nst::ImageLimits{c.max_pixels});
   }
   o.color_transfer = nst::parse_color_transfer(c.color_transfer);
   if (!c.optimizer.empty()) o.optimizer = c.optimizer == "adam" ? nst::OptimizerKind::Adam : nst::OptimizerKind::Lbfgs;
@@ -197,49 +254,67 @@ nst::Options finish_options(CliOptions& c) {
   return o;
 }
 
-int run(CliOptions& c) {
+// The image the run has reached, as the output would be: at the final size
+// (a coarser scale's image upsampled) and with --original-colors applied.
+nst::Image current_result(const nst::IterationStats& st, const nst::Image& content, const nst::Options& o) {
+  const nst::Image final_size = nst::resize_longest_side(content, o.image_size);
+  const nst::Image now = nst::resize(st.session->output(), final_size.width, final_size.height);
+  return o.original_colors ? nst::transfer_luminance(now, content) : now;
+}
+
+int run(CliOptions& c, nst::tools::ProgressPrinter& printer) {
+  nst::tools::install_interrupt_handlers("nst");
+  c.styles = nst::tools::style_files(c.styles, "--style");
   nst::Options opt = finish_options(c);
   const std::string path = weights_path(c.weights);
   opt.model = resolve_model(c.model, path);
   const auto layers = nst::model_layers(opt.model);
   opt.validate(layers);
-  check_output_path(c.output);
-  auto log = [](const std::string& line) { std::fprintf(stderr, "nst: %s\n", line.c_str()); };
+  refuse_overwriting_inputs(c, c.styles, path);
+  check_outputs(c, opt);
+  auto log = [&printer](const std::string& line) {
+    printer.finish();
+    std::fprintf(stderr, "nst: %s\n", line.c_str());
+  };
 
   // Every input is read and checked before anything is written.
-  const nst::Image content = nst::load_image(c.content);
+  const nst::ImageLimits limits{c.max_pixels};
+  const nst::Image content = nst::load_image(c.content, limits);
   std::vector<nst::Image> styles;
-  for (const auto& s : c.styles) styles.push_back(nst::load_image(s));
+  for (const auto& s : c.styles) styles.push_back(nst::load_image(s, limits));
   std::string weights_desc;
   const nst::NetworkWeights weights = resolve_weights(c.weights, path, layers, opt.model, weights_desc);
   log("weights: " + weights_desc);
 
-  std::unique_ptr<std::ofstream> json;
-  if (!c.log_json.empty()) {
-    json = std::make_unique<std::ofstream>(c.log_json);
-    if (!*json) throw nst::FileError("--log-json: cannot write '" + c.log_json + "'");
-  }
-  nst::tools::ProgressPrinter printer(c.print_every, ::isatty(STDERR_FILENO) != 0);
+  JsonLog json(c.log_json);
   auto on_progress = [&](const nst::IterationStats& st) {
     printer.update(st);
-    if (json) {
-      nlohmann::json line = {{"iter", st.iteration}, {"loss", st.losses.total}, {"content", st.losses.content},
-                             {"style", st.losses.style},  {"tv", st.losses.tv},     {"ms", st.ms},
-                             {"scale", st.scale}};
-      *json << line.dump() << '\n' << std::flush;
-      // A full disk (or /dev/full) fails here, not at open.
-      if (!*json) throw nst::FileError("--log-json: cannot write '" + c.log_json + "' (disk full?)");
+    json.write({{"iter", st.iteration}, {"loss", st.losses.total}, {"content", st.losses.content},
+                {"style", st.losses.style},  {"tv", st.losses.tv},     {"ms", st.ms},
+                {"scale", st.scale}});
+    if (const int sig = nst::tools::pending_interrupt()) {
+      nst::save_image(c.output, current_result(st, content, opt));
+      log(std::string("interrupted by ") + nst::tools::signal_name(sig) + " at iteration " +
+          std::to_string(st.iteration) + "/" + std::to_string(st.iterations) +
+          (st.scales > 1 ? " of scale " + std::to_string(st.scale + 1) + "/" + std::to_string(st.scales) : "") +
+          ": wrote the current image to " + c.output);
+      throw nst::tools::Interrupted{sig};
     }
     if (c.save_every > 0 && st.iteration % c.save_every == 0 && st.iteration < st.iterations) {
       nst::save_image(checkpoint_path(c.output, st), st.session->output());
     }
   };
 
-  const nst::Image out = nst::stylize(weights, content, styles, opt, on_progress, log);
-  printer.finish();
-  nst::save_image(c.output, out);
+  try {
+    const nst::Image out = nst::stylize(weights, content, styles, opt, on_progress, log);
+    nst::save_image(c.output, out);
+  } catch (const nst::tools::Interrupted& i) {
+    return 128 + i.signal;
+  }
   log("wrote " + c.output);
-  return 0;
+  // A signal after the last iteration: the result is whole, the status
+  // still says the run was interrupted.
+  return nst::tools::pending_interrupt() ? 128 + nst::tools::pending_interrupt() : 0;
 }
 
 }  // namespace
@@ -254,16 +329,13 @@ int main(int argc, char** argv) {
   app.get_formatter()->column_width(36);
   CliOptions c;
   add_flags(app, c);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : 2;
-  }
-  try {
-    return run(c);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "\nnst: error: %s\n", e.what());
-    return 1;
-  }
+  return nst::tools::run_main(app, argc, argv, "nst", [&c] {
+    nst::tools::ProgressPrinter printer(c.print_every, ::isatty(STDERR_FILENO) != 0);
+    try {
+      return run(c, printer);
+    } catch (...) {
+      printer.finish();  // the message starts on a line of its own
+      throw;
+    }
+  });
 }

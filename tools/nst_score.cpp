@@ -11,6 +11,7 @@
 
 #include "nst/nst.hpp"
 #include "nst/score.hpp"
+#include "tools/cli_common.hpp"
 
 namespace {
 
@@ -46,7 +47,7 @@ void add_flags(CLI::App& app, Args& a) {
   // names the path), not a bad flag.
   app.add_option("--output", a.output, "The stylised picture to score")->required();
   app.add_option("--content", a.content, "The content photo it was made from")->required();
-  app.add_option("--style", a.styles, "Style image(s), comma separated")->required()->delimiter(',')->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--style", a.styles, "Style image(s): repeat the flag, or give a comma separated list (a value that names an existing file is that file)")->required()->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--weights", a.weights, "VGG16 Keras HDF5 weights file (any width divisor nst-weights writes)")->required();
   app.add_option("--style-blend-weights", a.blend, "One weight per style image, comma separated (default: equal)")->delimiter(',')->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--image-size", a.image_size, "Score at this longest side instead of the output's own size (0: as is)")->capture_default_str()->check(CLI::Range(0, 16384));
@@ -99,14 +100,15 @@ void print_scores(const nst::Scores& s, bool json) {
 }
 
 int run(const Args& a) {
-  if (!a.blend.empty() && a.blend.size() != a.styles.size()) {
+  const std::vector<std::string> style_files = nst::tools::style_files(a.styles, "--style");
+  if (!a.blend.empty() && a.blend.size() != style_files.size()) {
     throw nst::InvalidArgument("--style-blend-weights: got " + std::to_string(a.blend.size()) + " weights for " +
-                               std::to_string(a.styles.size()) + " style images");
+                               std::to_string(style_files.size()) + " style images");
   }
   nst::Image output = nst::load_image(a.output);
   const nst::Image content = nst::load_image(a.content);
   std::vector<nst::Image> styles;
-  for (const auto& s : a.styles) styles.push_back(nst::load_image(s));
+  for (const auto& s : style_files) styles.push_back(nst::load_image(s));
   if (a.image_size > 0) output = nst::resize_longest_side(output, a.image_size);
 
   const auto layers = nst::vgg16_layers(infer_width_divisor(a.weights));
@@ -123,16 +125,5 @@ int main(int argc, char** argv) {
   app.get_formatter()->column_width(30);
   Args a;
   add_flags(app, a);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : 2;
-  }
-  try {
-    return run(a);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "nst-score: error: %s\n", e.what());
-    return 1;
-  }
+  return nst::tools::run_main(app, argc, argv, "nst-score", [&a] { return run(a); });
 }

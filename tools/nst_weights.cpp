@@ -2,6 +2,8 @@
 //   nst-weights inspect FILE            model, layers, shapes, statistics; OK or what is wrong
 //   nst-weights make-random --out FILE --seed S [--model vgg16|vgg19] [--width-divisor D]
 //                           [--flavor keras1|keras2]
+// Exit status: 0 done (inspect: the file is valid), 1 invalid file or other
+// error, 2 bad flags.
 // Uses only the public library API: the model detection and the loader are
 // the validators, so `inspect` says OK exactly when `nst --weights FILE`
 // would accept the file.
@@ -16,6 +18,7 @@
 #include <numeric>
 #include <string>
 
+#include "tools/cli_common.hpp"
 #include "nst/error.hpp"
 #include "nst/network.hpp"
 #include "nst/weights.hpp"
@@ -200,7 +203,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"vgg16", "vgg19"}))
       ->capture_default_str();
   mk->add_option("--out", a.out, "Output file (.h5); written to a temp file, then renamed")->required();
-  mk->add_option("--seed", a.seed, "Random seed; the same seed gives the same file on every platform")->required();
+  mk->add_option("--seed", a.seed, "Random seed, 0 to 2^64-1; the same seed gives the same file on every platform")->required()->check(nst::tools::seed_number());
   mk->add_option("--width-divisor", a.width_divisor, "Divide every channel width by D (1 2 4 8 16 32 64; default 1)");
   mk->add_option("--flavor", a.flavor,
                  "keras1: fixed-length strings, datasets <layer>_W_1:0 (like the official file); "
@@ -208,15 +211,6 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"keras1", "keras2"}))
       ->capture_default_str();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 1;
-  }
-  try {
-    return ins->parsed() ? inspect(a) : make_random(a);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "nst-weights: error: {}\n", e.what());
-    return 1;
-  }
+  return nst::tools::run_main(app, argc, argv, "nst-weights",
+                              [&] { return ins->parsed() ? inspect(a) : make_random(a); });
 }

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <memory>
 
 #include "engine/model.hpp"
@@ -245,6 +246,58 @@ TEST(Lbfgs, TheSafeguardTakesBackStepsThatRaiseTheLoss) {
       EXPECT_GT(worst, 10 * f0) << "the test's lr no longer makes plain L-BFGS overshoot";
     }
   }
+}
+
+// `evaluate`, except that the calls numbered in `poisoned` (1-based)
+// report `loss` instead of the true value.
+std::function<Losses()> poisoning(std::function<Losses()> evaluate, std::vector<int> poisoned, double loss) {
+  auto calls = std::make_shared<int>(0);
+  return [=] {
+    Losses l = evaluate();
+    if (std::count(poisoned.begin(), poisoned.end(), ++*calls)) l.total = loss;
+    return l;
+  };
+}
+
+TEST(Lbfgs, TheSafeguardTakesBackAStepWhoseLossIsNotFinite) {
+  for (const double bad : {std::numeric_limits<double>::infinity(), std::nan("")}) {
+    QuadraticOnPlan p;
+    p.set_x(start_point(p.plan().shape().size()));
+    LbfgsOptions o;
+    o.initial_step_rms = 1.f;
+    auto opt = make_lbfgs(p.plan(), o);
+    const auto evaluate = poisoning(p.evaluate(), {3}, bad);
+    const double f0 = p.quadratic().value(p.x());
+    Losses l;
+    for (int k = 0; k < 2; ++k) l = opt->step(evaluate);
+    const double before_bad = l.total;
+    l = opt->step(evaluate);  // evaluation 3 is "not finite"
+    EXPECT_TRUE(std::isfinite(l.total)) << "a taken-back step reports the losses it went back to";
+    EXPECT_DOUBLE_EQ(l.total, before_bad);
+    for (int k = 0; k < 40; ++k) l = opt->step(evaluate);
+    EXPECT_LT(p.quadratic().value(p.x()), 1e-2 * f0) << "it goes on descending after the bad step";
+  }
+}
+
+TEST(Lbfgs, FinishTakesBackALastStepThatRaisedTheLoss) {
+  QuadraticOnPlan p;
+  p.set_x(start_point(p.plan().shape().size()));
+  LbfgsOptions o;
+  o.initial_step_rms = 1.f;
+  auto opt = make_lbfgs(p.plan(), o);
+  for (int k = 0; k < 5; ++k) opt->step(p.evaluate());
+  const std::vector<double> before_last = p.x();
+  const Losses at_before_last = opt->step(p.evaluate());
+  // The image the last update made evaluates far worse: finish goes back.
+  const Losses final_losses = opt->finish(poisoning(p.evaluate(), {1}, 1e30));
+  EXPECT_DOUBLE_EQ(final_losses.total, at_before_last.total);
+  const std::vector<double> x = p.x();
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_FLOAT_EQ(x[i], before_last[i]);
+
+  // An honest last step is kept, and finish reports its losses.
+  opt->step(p.evaluate());
+  const std::vector<double> after = p.x();
+  EXPECT_DOUBLE_EQ(opt->finish(p.evaluate()).total, p.quadratic().value(after));
 }
 
 TEST(Lbfgs, ConvergesAtTheMinimumAndThenLeavesTheImageAlone) {

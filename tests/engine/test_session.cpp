@@ -4,6 +4,8 @@
 // lowering the loss, determinism and the planning errors.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <cmath>
 
 #include "kernels/cpu/ops.hpp"
@@ -196,6 +198,52 @@ TEST_F(SessionPlanTest, NonFiniteImageIsRejected) {
   std::vector<float> x(static_cast<size_t>(kH) * kW * 3, 1.f);
   x[7] = NAN;
   EXPECT_THROW(s.set_image(x), InvalidArgument);
+}
+
+// The message says whom to blame: the start image's loss overflowing is
+// the inputs' fault; a loss that overflows after steps is the step size's.
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST_F(SessionPlanTest, ALossThatOverflowsAtTheStartBlamesTheInputs) {
+  opt_.style_weight = 3e38f;
+  Session s(weights_, opt_, kH, kW, LogFn{}, layers_);
+  s.set_content(noise_image(kW, kH, 1));
+  s.set_styles({noise_image(20, 20, 2)});
+  s.init_image(Init::Random, 0);
+  const std::string what = error_of([&] { s.step(); });
+  EXPECT_NE(what.find("not finite at the start image"), std::string::npos) << what;
+  EXPECT_EQ(what.find("learning rate"), std::string::npos) << what;
+}
+
+TEST_F(SessionPlanTest, ADivergedLastStepIsCaughtByFinish) {
+  opt_.optimizer = OptimizerKind::Adam;
+  opt_.learning_rate = 1e30f;
+  Session s(weights_, opt_, kH, kW, LogFn{}, layers_);
+  s.set_content(noise_image(kW, kH, 1));
+  s.set_styles({noise_image(20, 20, 2)});
+  s.init_image(Init::Content, 0);
+  EXPECT_TRUE(std::isfinite(s.step().total)) << "the first evaluation is at the content image";
+  const std::string what = error_of([&] { s.finish(); });
+  EXPECT_NE(what.find("not finite after 1 steps"), std::string::npos) << what;
+  EXPECT_NE(what.find("learning rate"), std::string::npos) << what;
+}
+
+TEST_F(SessionPlanTest, FinishReportsTheLossOfTheImageOutputGives) {
+  opt_.optimizer = OptimizerKind::Adam;
+  Session s(weights_, opt_, kH, kW, LogFn{}, layers_);
+  s.set_content(noise_image(kW, kH, 1));
+  s.set_styles({noise_image(20, 20, 2)});
+  s.init_image(Init::Content, 0);
+  for (int k = 0; k < 3; ++k) s.step();
+  const double reported = s.finish().total;
+  EXPECT_DOUBLE_EQ(reported, s.evaluate().total);
 }
 
 TEST_F(SessionPlanTest, ActivationsHaveTheLayerShapes) {

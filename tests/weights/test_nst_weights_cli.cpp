@@ -108,9 +108,10 @@ TEST_F(NstWeightsCliTest, MakeRandomRejectsAWidthDivisorThatDoesNotDivideTheWidt
   EXPECT_FALSE(fs::exists(p("w.h5")));
 }
 
-TEST_F(NstWeightsCliTest, MissingRequiredOptionExitsOneNamingIt) {
+// Bad flags exit 2, as for nst and nst-score; other errors 1.
+TEST_F(NstWeightsCliTest, MissingRequiredOptionExitsTwoNamingIt) {
   const Result r = run(tool("make-random --out " + p("w.h5")));
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, 2);
   expect_contains(r, "--seed");
 }
 
@@ -172,9 +173,16 @@ TEST_F(NstWeightsCliTest, InspectOfAFileOfNeitherModelSaysWhatItListsAndExitsOne
   expect_contains(r, "without 1 of VGG16's 13 convs (block2_conv1)");
 }
 
+TEST_F(NstWeightsCliTest, MakeRandomRejectsANegativeSeedInsteadOfWrappingIt) {
+  const Result r = run(tool("make-random --out " + p("w.h5") + " --seed -1"));
+  EXPECT_EQ(r.code, 2);
+  expect_contains(r, "--seed");
+  EXPECT_FALSE(fs::exists(p("w.h5")));
+}
+
 TEST_F(NstWeightsCliTest, MakeRandomRejectsAnUnknownModel) {
   const Result r = run(tool("make-random --out " + p("w.h5") + " --seed 1 --model vgg11"));
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, 2);
   expect_contains(r, "--model");
   expect_contains(r, "vgg11");
   EXPECT_FALSE(fs::exists(p("w.h5")));

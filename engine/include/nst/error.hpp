@@ -29,4 +29,11 @@ class DeviceError : public Error {
   using Error::Error;
 };
 
+// Memory for the buffers of a run could not be allocated (host or device).
+// The message says how much was asked and what to lower.
+class OutOfMemory : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace nst

@@ -40,10 +40,23 @@ Image resize_longest_side(const Image& img, int longest);
 Image resize(const Image& img, int width, int height);
 
 // Writes PNG (.png) or JPEG (.jpg/.jpeg, quality 95) to a temporary file in
-// the same directory and renames it over `path`, so a crash or an error
-// never leaves a partial file. Throws nst::FileError; unknown extensions
-// are rejected before anything is written.
+// the same directory (.nst-PID-N.tmp), syncs it and renames it over `path`,
+// so an error, a full disk or a crash never leaves a partial file or
+// destroys the previous one. SIGINT, SIGTERM and SIGHUP are held for the
+// few milliseconds of the write and delivered after it. Throws
+// nst::FileError; unknown extensions are rejected before anything is
+// written.
 void save_image(const std::string& path, const Image& img);
+
+// Throws nst::FileError (nst::InvalidArgument for the extension) when
+// save_image(path) is sure to fail: unsupported extension, a directory at
+// `path`, a missing or unwritable directory, a name too long. Creates and
+// removes a temporary file there; `path` itself is not touched. For a
+// command line to call before hours of work.
+void check_output_writable(const std::string& path);
+// The same for any file (a log): no extension check; `what` starts the
+// message ("--log-json").
+void check_writable(const std::string& path, const std::string& what);
 
 // True when save_image accepts the extension of `path`.
 bool is_supported_output(const std::string& path);

@@ -164,11 +164,16 @@ class Session {
   void set_image(const Image& img);  // preprocessed; must be height x width
 
   // Forward, losses and backward at the current image; the gradient is
-  // then available from gradient().
+  // then available from gradient(). A loss that is not finite throws
+  // nst::Error, saying whether the start image or the steps are at fault.
   Losses evaluate();
   // One optimiser iteration (one evaluation, then the update); returns the
   // losses before the update.
   Losses step();
+  // After the last step: evaluates the image the last update made, which no
+  // step has seen (throws if it diverged; L-BFGS takes back a last step
+  // that raised the loss). Returns the losses of the image output() gives.
+  Losses finish();
   // L-BFGS found no descent direction any more: further steps change nothing.
   bool converged() const;
 
