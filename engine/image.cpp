@@ -181,6 +181,10 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name, co
 }
 
 Image load_image(const std::string& path, const ImageLimits& limits) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    throw FileError("cannot open image '" + path + "': it is a directory");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw FileError("cannot open image '" + path + "': " + std::strerror(errno));
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -228,14 +232,11 @@ void save_image(const std::string& path, const Image& img) {
   write_atomically(path, encode(lower_extension(path), img));
 }
 
-void check_output_writable(const std::string& path) {
-  if (!is_supported_output(path)) {
-    throw InvalidArgument("output '" + path + "': unsupported extension (use .png, .jpg or .jpeg)");
-  }
-  check_writable(path, "output");
-}
+namespace {
 
-void check_writable(const std::string& path, const std::string& what) {
+// A file at `path` must be creatable: not a directory, in an existing
+// directory, with a name the file system takes.
+void check_creatable_name(const std::string& path, const std::string& what) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     throw FileError(what + " '" + path + "' is a directory");
@@ -250,16 +251,44 @@ void check_writable(const std::string& path, const std::string& what) {
     throw FileError(what + " '" + path + "': the file name is " + std::to_string(name_length) +
                     " characters, more than the " + std::to_string(name_max) + " its directory allows");
   }
-  // Writability is proven by creating a file there, not by access():
-  // read-only mounts, /proc and ACLs all answer then.
+}
+
+// Proven by creating a file there, not by access(): read-only mounts,
+// /proc and ACLs all answer then.
+void check_directory_takes_files(const std::string& path, const std::string& what) {
   TerminationSignalsHeld held;
   std::string tmp;
   const int fd = create_temp_beside(path, tmp);
   if (fd < 0) {
-    throw FileError(what + " '" + path + "': cannot create a file in '" + dir + "': " + std::strerror(errno));
+    throw FileError(what + " '" + path + "': cannot create a file in '" + directory_of(path) +
+                    "': " + std::strerror(errno));
   }
   ::close(fd);
   ::unlink(tmp.c_str());
+}
+
+}  // namespace
+
+void check_output_writable(const std::string& path) {
+  if (!is_supported_output(path)) {
+    throw InvalidArgument("output '" + path + "': unsupported extension (use .png, .jpg or .jpeg)");
+  }
+  // save_image renames a new file over `path`: the directory must take one.
+  check_creatable_name(path, "output");
+  check_directory_takes_files(path, "output");
+}
+
+void check_writable(const std::string& path, const std::string& what) {
+  check_creatable_name(path, what);
+  // Opened in place (a log, maybe /dev/stderr or /dev/full): an existing
+  // file must be writable itself; a new one needs the directory.
+  if (::access(path.c_str(), F_OK) == 0) {
+    if (::access(path.c_str(), W_OK) != 0) {
+      throw FileError(what + " '" + path + "' is not writable: " + std::strerror(errno));
+    }
+    return;
+  }
+  check_directory_takes_files(path, what);
 }
 
 }  // namespace nst

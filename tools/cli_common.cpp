@@ -112,9 +112,15 @@ CLI::Validator seed_number() {
 std::vector<std::string> style_files(const std::vector<std::string>& values, const std::string& flag) {
   std::vector<std::string> files;
   for (const std::string& value : values) {
-    if (is_regular_file(value) || value.find(',') == std::string::npos) {
+    if (is_regular_file(value)) {
       files.push_back(value);
       continue;
+    }
+    if (value.find(',') == std::string::npos) {
+      struct stat st {};
+      const bool exists = ::stat(value.c_str(), &st) == 0;
+      throw FileError(flag + " " + in_quotes(value) + ": " +
+                      (!exists ? "no such file" : S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file"));
     }
     size_t start = 0;
     while (true) {

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "nst/image.hpp"
@@ -234,6 +235,22 @@ TEST_F(CliTest, Vgg19RunsOnAGeneratedFileDetectedAsSuch) {
 TEST_F(CliTest, ALogThatCannotBeWrittenIsAnError) {
   if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full here";
   expect_failure_naming(run(base_args() + " --weights random --iterations 2 --log-json /dev/full"), "/dev/full");
+}
+
+// Same inputs, seed, backend and thread count: the same bytes. A
+// different seed must change them, or the test would prove nothing.
+TEST_F(CliTest, SameInputsSeedAndThreadsGiveABitIdenticalFile) {
+  const auto bytes = [this](const std::string& name) {
+    std::ifstream in(p(name), std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const std::string args = base_args() + " --weights random:4 --init random --device cpu --threads 2";
+  for (const auto& [name, seed] : {std::pair<std::string, int>{"a.png", 7}, {"b.png", 7}, {"c.png", 8}}) {
+    const Result r = run(args + " --seed " + std::to_string(seed) + " --output " + p(name));
+    ASSERT_EQ(r.code, 0) << r.output;
+  }
+  EXPECT_EQ(bytes("a.png"), bytes("b.png"));
+  EXPECT_NE(bytes("a.png"), bytes("c.png"));
 }
 
 TEST_F(CliTest, VersionIsPrinted) {

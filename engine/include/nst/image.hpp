@@ -54,8 +54,9 @@ void save_image(const std::string& path, const Image& img);
 // removes a temporary file there; `path` itself is not touched. For a
 // command line to call before hours of work.
 void check_output_writable(const std::string& path);
-// The same for any file (a log): no extension check; `what` starts the
-// message ("--log-json").
+// The same for a file opened in place (a log): no extension check; an
+// existing file must be writable itself. `what` starts the message
+// ("--log-json").
 void check_writable(const std::string& path, const std::string& what);
 
 // True when save_image accepts the extension of `path`.
