@@ -84,11 +84,26 @@ std::string file_name_of(const std::string& path) {
 // file system, and `path`.tmp.PID would not fit a 254-character name).
 // Hidden, and named after nst, so that a file left by a SIGKILL says whose
 // it is. Created with O_EXCL: never an existing file.
+//
+// The name is also kept for remove_temporary_output(): signals are held
+// only in the saving thread, and a process-directed one may be handled by
+// another (an OpenMP worker) while the file exists.
+char g_live_temp[4096];
+std::atomic<bool> g_temp_is_live{false};
+
+void forget_live_temp() { g_temp_is_live.store(false); }
+
 int create_temp_beside(const std::string& path, std::string& tmp) {
   static std::atomic<unsigned> counter{0};
   for (int attempt = 0; attempt < 100; ++attempt) {
     tmp = directory_of(path) + "/.nst-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".tmp";
+    if (tmp.size() < sizeof g_live_temp) {
+      forget_live_temp();
+      std::memcpy(g_live_temp, tmp.c_str(), tmp.size() + 1);
+      g_temp_is_live.store(true);
+    }
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0) forget_live_temp();
     if (fd >= 0 || errno != EEXIST) return fd;
   }
   errno = EEXIST;
@@ -98,6 +113,8 @@ int create_temp_beside(const std::string& path, std::string& tmp) {
 // SIGINT, SIGTERM and SIGHUP wait while the temporary file exists, so
 // that neither the default action nor a handler that exits can leave it
 // behind; they are delivered as soon as the file is renamed or removed.
+// This holds them in the saving thread only: where other threads run
+// (OpenMP), a handler there must call remove_temporary_output().
 class TerminationSignalsHeld {
  public:
   TerminationSignalsHeld() {
@@ -116,6 +133,9 @@ class TerminationSignalsHeld {
 
 void write_atomically(const std::string& path, const std::vector<uint8_t>& bytes) {
   TerminationSignalsHeld held;
+  struct Forget {
+    ~Forget() { forget_live_temp(); }
+  } forget;  // renamed or removed by the time this goes
   std::string tmp;
   const int fd = create_temp_beside(path, tmp);
   if (fd < 0) {
@@ -217,6 +237,10 @@ Image resize_longest_side(const Image& img, int longest) {
   return resize(img, w, h);
 }
 
+void remove_temporary_output() noexcept {
+  if (g_temp_is_live.load()) ::unlink(g_live_temp);
+}
+
 bool is_supported_output(const std::string& path) {
   const std::string ext = lower_extension(path);
   return ext == "png" || ext == "jpg" || ext == "jpeg";
@@ -257,6 +281,9 @@ void check_creatable_name(const std::string& path, const std::string& what) {
 // /proc and ACLs all answer then.
 void check_directory_takes_files(const std::string& path, const std::string& what) {
   TerminationSignalsHeld held;
+  struct Forget {
+    ~Forget() { forget_live_temp(); }
+  } forget;
   std::string tmp;
   const int fd = create_temp_beside(path, tmp);
   if (fd < 0) {

@@ -1,5 +1,7 @@
 #include "tools/interrupt.hpp"
 
+#include "nst/image.hpp"
+
 #include <unistd.h>
 
 #include <csignal>
@@ -15,7 +17,10 @@ char g_message[160];
 size_t g_message_length = 0;
 
 void on_signal(int sig) {
-  if (g_first_signal != 0) _exit(128 + sig);
+  if (g_first_signal != 0) {
+    nst::remove_temporary_output();  // the main thread may be writing the output
+    _exit(128 + sig);
+  }
   g_first_signal = sig;
   // write(2) is async-signal-safe; the message was built at install time.
   const ssize_t ignored = ::write(STDERR_FILENO, g_message, g_message_length);

@@ -59,6 +59,11 @@ void check_output_writable(const std::string& path);
 // ("--log-json").
 void check_writable(const std::string& path, const std::string& what);
 
+// Removes the temporary file save_image is writing, if any; async-signal-
+// safe, for a signal handler that is about to _exit (signals are held only
+// in the saving thread: another thread may handle one meanwhile).
+void remove_temporary_output() noexcept;
+
 // True when save_image accepts the extension of `path`.
 bool is_supported_output(const std::string& path);
 
