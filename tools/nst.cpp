@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "nst/montage.hpp"
 #include "nst/nst.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/interrupt.hpp"
@@ -21,7 +22,7 @@ namespace {
 const char* kDefaultWeightsName = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5";
 
 struct CliOptions {
-  std::string content, output, weights, log_json, init_image;
+  std::string content, output, weights, log_json, init_image, progress_image;
   // Choices as typed; empty = the library's default.
   std::string device = "auto", init, pooling = "max", conv_algo = "cudnn", gram_algo = "cublas", optimizer,
               color_transfer = "none", model = "auto";
@@ -92,6 +93,7 @@ void check_outputs(const CliOptions& c, const nst::Options& o) {
     nst::check_output_writable(checkpoint_path(c.output, longest));
   }
   if (!c.log_json.empty()) nst::check_writable(c.log_json, "--log-json");
+  if (!c.progress_image.empty()) nst::check_output_writable(c.progress_image);
 }
 
 // Same file (or the same name, for files that do not exist yet).
@@ -110,6 +112,12 @@ void refuse_overwriting_inputs(const CliOptions& c, const std::vector<std::strin
   if (!c.init_image.empty()) inputs.push_back({"--init-image", c.init_image});
   if (!weights.empty()) inputs.push_back({"--weights", weights});
   std::vector<std::pair<std::string, std::string>> outputs = {{"--output", c.output}};
+  if (!c.progress_image.empty()) {
+    outputs.push_back({"--progress-image", c.progress_image});
+    if (same_file(c.progress_image, c.output)) {
+      throw nst::InvalidArgument("--progress-image and --output are the same file '" + c.output + "'");
+    }
+  }
   if (!c.log_json.empty()) {
     outputs.push_back({"--log-json", c.log_json});
     if (same_file(c.log_json, c.output)) {
@@ -199,6 +207,7 @@ void add_flags(CLI::App& app, CliOptions& c) {
   app.add_option("--conv-algo", c.conv_algo, "CUDA convolutions: cuDNN, or nst's implicit-GEMM kernels")->capture_default_str()->check(CLI::IsMember({"cudnn", "custom"}));
   app.add_option("--gram-algo", c.gram_algo, "CUDA Gram matrices and style gradients: cuBLAS, or nst's tiled kernels")->capture_default_str()->check(CLI::IsMember({"cublas", "custom"}));
   app.add_flag("--tf32", o.allow_tf32, "Let cuDNN/cuBLAS use TF32 tensor cores (faster, ~1e-3 relative error)");
+  app.add_option("--progress-image", c.progress_image, "Also keep FILE (.png/.jpg) as one picture of content, style(s) and the current result side by side, rewritten atomically every --save-every iterations (every 10 when --save-every is 0) and at the end");
   app.add_option("--log-json", c.log_json, "Write one JSON object per iteration to this file (created at the first iteration)");
   app.add_option("--threads", o.threads, "CPU threads (0: all cores)")->capture_default_str()->check(nst::tools::whole_number_at_least(0));
 }
@@ -262,6 +271,15 @@ nst::Image current_result(const nst::IterationStats& st, const nst::Image& conte
   return o.original_colors ? nst::transfer_luminance(now, content) : now;
 }
 
+// Content, style(s) and the result, side by side at the result's height.
+nst::Image progress_picture(const nst::Image& content, const std::vector<nst::Image>& styles,
+                            const nst::Image& result) {
+  std::vector<nst::Image> row = {content};
+  row.insert(row.end(), styles.begin(), styles.end());
+  row.push_back(result);
+  return nst::montage(row, result.height);
+}
+
 int run(CliOptions& c, nst::tools::ProgressPrinter& printer) {
   nst::tools::install_interrupt_handlers("nst");
   c.styles = nst::tools::style_files(c.styles, "--style");
@@ -303,11 +321,16 @@ int run(CliOptions& c, nst::tools::ProgressPrinter& printer) {
     if (c.save_every > 0 && st.iteration % c.save_every == 0 && st.iteration < st.iterations) {
       nst::save_image(checkpoint_path(c.output, st), st.session->output());
     }
+    const int progress_every = c.save_every > 0 ? c.save_every : 10;
+    if (!c.progress_image.empty() && st.iteration % progress_every == 0 && st.iteration < st.iterations) {
+      nst::save_image(c.progress_image, progress_picture(content, styles, st.session->output()));
+    }
   };
 
   try {
     const nst::Image out = nst::stylize(weights, content, styles, opt, on_progress, log);
     nst::save_image(c.output, out);
+    if (!c.progress_image.empty()) nst::save_image(c.progress_image, progress_picture(content, styles, out));
   } catch (const nst::tools::Interrupted& i) {
     return 128 + i.signal;
   }

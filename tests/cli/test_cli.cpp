@@ -253,6 +253,26 @@ TEST_F(CliTest, SameInputsSeedAndThreadsGiveABitIdenticalFile) {
   EXPECT_NE(bytes("a.png"), bytes("c.png"));
 }
 
+TEST_F(CliTest, ProgressImageShowsContentStyleAndResultSideBySide) {
+  const Result r = run(base_args() + " --weights random --progress-image " + p("progress.png"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  const nst::Image out = nst::load_image(p("out.png"));
+  const nst::Image sheet = nst::load_image(p("progress.png"));
+  // content 64x48 -> 40x30, style 40x40 -> 30x30, result 40x30; two 4 px gaps.
+  EXPECT_EQ(sheet.height, out.height);
+  EXPECT_EQ(sheet.width, 40 + 4 + 30 + 4 + 40);
+  // Its last panel is the final result.
+  for (int y = 0; y < out.height; ++y) {
+    for (int x = 0; x < out.width * 3; ++x) {
+      ASSERT_EQ(sheet.rgb[(static_cast<size_t>(y) * sheet.width + 78) * 3 + x], out.rgb[static_cast<size_t>(y) * out.width * 3 + x]);
+    }
+  }
+}
+
+TEST_F(CliTest, ProgressImageMustNotBeTheOutput) {
+  expect_failure_naming(run(base_args() + " --weights random --progress-image " + p("out.png")), "--progress-image");
+}
+
 TEST_F(CliTest, VersionIsPrinted) {
   const Result r = run("--version");
   EXPECT_EQ(r.code, 0);
