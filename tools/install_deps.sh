@@ -10,6 +10,7 @@ packages=(
   libhdf5-dev hdf5-tools        # weights: HDF5 C API (+ h5dump for debugging)
   libopenblas-dev libopenblas-openmp-dev  # conv / Gram GEMMs on the CPU, on OpenMP threads
   libstb-dev                    # image load, resize, write
+  zlib1g-dev                    # crc32 for PNG chunk checks
   libcli11-dev libfmt-dev nlohmann-json3-dev
   libboost-context-dev          # fibers for the CUDA-on-CPU runtime
   libgtest-dev libgmock-dev libbenchmark-dev

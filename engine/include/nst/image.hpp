@@ -1,5 +1,5 @@
-// 8-bit RGB images: load (JPEG/PNG/BMP/TGA/... via stb_image), resize,
-// and atomic save (PNG or JPEG by extension).
+// 8-bit RGB images: load (JPEG, PNG, GIF, BMP, TGA via stb_image; binary
+// PNM by nst itself), resize, and atomic save (PNG or JPEG by extension).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -32,6 +32,30 @@ Image load_image(const std::string& path, const ImageLimits& limits = {});
 
 // Decodes an encoded image held in memory; `name` is what errors call it
 // (the file's path, or e.g. "<fuzz input>").
+//
+// The format comes from the magic bytes, and the file's structure is walked
+// before anything is decoded, so that a truncated or damaged file is an
+// error rather than an image with a black or grey part (which is what
+// stb_image alone returns):
+//   PNG   every chunk within the file and its CRC-32 right, IHDR first, IDAT, IEND;
+//   JPEG  the marker segments within the file, EOI after the scans, every
+//         table a scan uses defined; baseline and progressive 8-bit only;
+//   GIF   header, colour tables, extension blocks and the first image's LZW
+//         sub-blocks up to their terminator;
+//   BMP   uncompressed or BI_BITFIELDS (RLE refused), offset + rows within the file;
+//   TGA   raw pixels, or RLE packets walked to the pixel count, within the file;
+//   PNM   binary P5/P6, 8 or 16 bit, the samples within the file.
+// The other formats stb_image knows (PSD, HDR, PIC, ASCII PNM) are refused as
+// unsupported, not validated: nst does not need them. Errors read
+//   "image 'P' is truncated: N bytes, <part> needs M"
+//   "image 'P' is corrupt: <why>"
+//   "cannot decode image 'P': unsupported format (<what>); nst reads ..."
+//   "image 'P' is WxH (N pixels), above the limit of M pixels (--max-pixels raises it)"
+// and the structure is checked before the pixel limit, so a truncated file
+// says so at any limit. A JPEG's EXIF orientation (2-8) is applied: the
+// result is upright. Peak memory is the decoder's own (one decoded image
+// plus stb's working buffers), not that plus a copy; EXIF orientations 5-8
+// add one image for the transpose.
 Image decode_image(const uint8_t* data, size_t size, const std::string& name, const ImageLimits& limits = {});
 
 // Scales so that the longer side is `longest` pixels, keeping the aspect
