@@ -14,6 +14,7 @@ packages=(
   libcli11-dev libfmt-dev nlohmann-json3-dev
   libboost-context-dev          # fibers for the CUDA-on-CPU runtime
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-dev         # libFuzzer and its sanitizer runtimes (tools/fuzz.sh)
 )
 
 missing=()

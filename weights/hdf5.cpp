@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "nst/error.hpp"
+#include "weights/global_heap.hpp"
 
 namespace nst::h5 {
 namespace {
@@ -364,6 +365,8 @@ File File::open(const std::string& path, Mode mode, const std::string& kind) {
   auto quiet = std::make_unique<ErrorSilencer>();
   const htri_t hdf5 = is_hdf5(path);
   if (hdf5 == 0) throw FileError(prefix + "not an HDF5 file (no HDF5 signature found)");
+  if (const std::string why = check_global_heaps_in_file(path); !why.empty())
+    throw FileError(prefix + "the file is corrupt: " + why);
   const unsigned flags = mode == Mode::ReadOnly ? H5F_ACC_RDONLY : H5F_ACC_RDWR;
   Handle h(hdf5 < 0 ? H5I_INVALID_HID : H5Fopen(path.c_str(), flags, H5P_DEFAULT), H5Fclose);
   if (h.get() < 0) {
