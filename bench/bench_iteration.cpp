@@ -49,11 +49,11 @@ void run_iterations(benchmark::State& state, const BenchConfig& cfg, nst::Optimi
   const int size = static_cast<int>(state.range(0));
   nst::Options opt;
   opt.optimizer = optimizer;
-  opt.device = cfg.device;
-  opt.threads = cfg.threads;
-  opt.conv_algo = cfg.conv_algo;
-  opt.gram_algo = cfg.gram_algo;
-  opt.allow_tf32 = cfg.tf32;
+  opt.compute.device = cfg.device;
+  opt.compute.threads = cfg.threads;
+  opt.compute.conv_algo = cfg.conv_algo;
+  opt.compute.gram_algo = cfg.gram_algo;
+  opt.compute.allow_tf32 = cfg.tf32;
   nst::Session session(*weights, opt, size, size);
   session.set_content(nst::noise_image(size, size, 1));
   session.set_styles({nst::noise_image(size, size, 2)});

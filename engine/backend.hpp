@@ -11,7 +11,7 @@
 
 namespace nst {
 
-struct Options;
+struct ComputeOptions;
 
 struct Shape {  // (N,H,W,C)
   int n = 1, h = 0, w = 0, c = 0;
@@ -115,6 +115,6 @@ std::unique_ptr<Backend> make_cpu_backend(int threads);
 // the CPU (slowly), cuDNN/cuBLAS are absent, so options must select the
 // custom conv and Gram algorithms. Defined only in the test library
 // nst_cuda_backend_emu.
-std::unique_ptr<Backend> make_emulated_cuda_backend(const Options& options);
+std::unique_ptr<Backend> make_emulated_cuda_backend(const ComputeOptions& options);
 
 }  // namespace nst

@@ -123,7 +123,7 @@ const char* gram_algo_name(GramAlgo a) { return a == GramAlgo::Cublas ? "cublas"
 
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(const Options& o) : conv_algo_(o.conv_algo), gram_algo_(o.gram_algo) {
+  explicit CudaBackend(const ComputeOptions& o) : conv_algo_(o.conv_algo), gram_algo_(o.gram_algo) {
 #if !defined(NST_HAVE_CUDA_VENDOR)
     if (conv_algo_ == ConvAlgo::Cudnn || gram_algo_ == GramAlgo::Cublas) {
       throw DeviceError(std::string("this cuda backend (") + build_name() +
@@ -436,7 +436,7 @@ int device_count(std::string* why) {
   return count;
 }
 
-std::unique_ptr<Backend> make_backend(const Options& options, const LogFn& log) {
+std::unique_ptr<Backend> make_backend(const ComputeOptions& options, const LogFn& log) {
   std::string why;
   if (device_count(&why) == 0) throw DeviceError("cuda backend: " + why);
   auto backend = std::make_unique<CudaBackend>(options);
@@ -448,7 +448,7 @@ NST_CUDA_END
 
 #if defined(NST_EMU)
 namespace nst {
-std::unique_ptr<Backend> make_emulated_cuda_backend(const Options& options) {
+std::unique_ptr<Backend> make_emulated_cuda_backend(const ComputeOptions& options) {
   return std::make_unique<cuda::CudaBackend>(options);
 }
 }  // namespace nst

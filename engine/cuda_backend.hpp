@@ -18,6 +18,6 @@ int device_count(std::string* why);
 
 // A backend on device 0. Throws nst::DeviceError when no device is present
 // or an algorithm the options ask for is not available in this build.
-std::unique_ptr<Backend> make_backend(const Options& options, const LogFn& log);
+std::unique_ptr<Backend> make_backend(const ComputeOptions& options, const LogFn& log);
 
 NST_CUDA_END

@@ -20,7 +20,7 @@ std::string why_no_cuda() {
 #endif
 }
 
-std::unique_ptr<Backend> make_cuda(const Options& options, const LogFn& log) {
+std::unique_ptr<Backend> make_cuda(const ComputeOptions& options, const LogFn& log) {
 #if defined(NST_HAVE_CUDA)
   return cuda::make_backend(options, log);
 #else
@@ -38,7 +38,7 @@ bool cuda_available(std::string* why) {
   return reason.empty();
 }
 
-std::unique_ptr<Backend> make_backend(const Options& options, const LogFn& log) {
+std::unique_ptr<Backend> make_backend(const ComputeOptions& options, const LogFn& log) {
   switch (options.device) {
     case Device::Cpu:
       return make_cpu_backend(options.threads);

@@ -1,4 +1,4 @@
-// Picks the backend for Options::device.
+// Picks the backend for ComputeOptions::device.
 #pragma once
 #include <memory>
 
@@ -10,6 +10,6 @@ namespace nst {
 // Auto: cuda when this build has it and a device is present, else cpu, with
 // one log line saying which and why. Cuda: throws nst::DeviceError when
 // this build has no CUDA backend or no device is present.
-std::unique_ptr<Backend> make_backend(const Options& options, const LogFn& log);
+std::unique_ptr<Backend> make_backend(const ComputeOptions& options, const LogFn& log);
 
 }  // namespace nst

@@ -38,7 +38,7 @@
 #include <vector>
 
 #include "nst/error.hpp"
-#include "nst/random.hpp"
+#include "engine/random.hpp"
 
 namespace nst {
 namespace {

@@ -14,6 +14,6 @@ Model::Model(const NetworkWeights& weights, std::vector<LayerSpec> layers, Pooli
 
 Model::Model(const NetworkWeights& weights, std::vector<LayerSpec> layers, const Options& options,
              const LogFn& log)
-    : Model(weights, std::move(layers), options.pooling, make_backend(options, log)) {}
+    : Model(weights, std::move(layers), options.pooling, make_backend(options.compute, log)) {}
 
 }  // namespace nst

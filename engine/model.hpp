@@ -15,7 +15,7 @@ class Model {
  public:
   Model(const NetworkWeights& weights, std::vector<LayerSpec> layers, Pooling pooling,
         std::unique_ptr<Backend> backend);
-  // The backend Options::device asks for (one log line says which).
+  // The backend options.compute asks for (one log line says which).
   Model(const NetworkWeights& weights, std::vector<LayerSpec> layers, const Options& options, const LogFn& log);
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;

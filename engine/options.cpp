@@ -93,7 +93,7 @@ void Options::validate(const std::vector<LayerSpec>& layers) const {
   for (int it : scale_iterations) require(it >= 0, "scale iterations must be >= 0, got " + std::to_string(it));
   require(beta1 >= 0.f && beta1 < 1.f && beta2 >= 0.f && beta2 < 1.f, "Adam betas must be in [0, 1)");
   require(std::isfinite(eps) && eps > 0.f, "Adam eps must be > 0");
-  require(threads >= 0, "threads must be >= 0 (0 = all cores), got " + std::to_string(threads));
+  require(compute.threads >= 0, "threads must be >= 0 (0 = all cores), got " + std::to_string(compute.threads));
   require(!content_layers.empty() || !style_layers.empty(), "no content or style layer given");
   require_conv_layers(content_layers, layers, "content layers");
   require_conv_layers(style_layers, layers, "style layers");

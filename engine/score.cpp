@@ -152,7 +152,7 @@ Options style_only_options(const std::vector<float>& blend, Device device) {
   o.tv_weight = 0;
   o.style_weight = 1;
   o.style_blend_weights = blend;
-  o.device = device;
+  o.compute.device = device;
   // Only evaluate() is used: the cheapest optimiser state (L-BFGS would
   // plan its whole history).
   o.optimizer = OptimizerKind::Adam;

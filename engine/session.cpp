@@ -7,27 +7,26 @@
 #include "engine/objective.hpp"
 #include "engine/optimizer.hpp"
 #include "engine/plan.hpp"
+#include "engine/session_maker.hpp"
 #include "kernels/cpu/ops.hpp"
 #include "nst/error.hpp"
 #include "nst/nst.hpp"
-#include "nst/random.hpp"
+#include "engine/random.hpp"
 
 namespace nst {
 namespace {
-
-// Options are checked before a device is touched.
-std::shared_ptr<Model> validated_model(const NetworkWeights& weights, const Options& options,
-                                       std::vector<LayerSpec> layers, std::unique_ptr<Backend> backend,
-                                       const LogFn& log) {
-  options.validate(layers);
-  if (!backend) return std::make_shared<Model>(weights, std::move(layers), options, log);
-  return std::make_shared<Model>(weights, std::move(layers), options.pooling, std::move(backend));
-}
 
 std::vector<float> preprocessed(const Image& img) {
   std::vector<float> x(img.pixels() * 3);
   cpu::preprocess(x.data(), img.rgb.data(), img.pixels());
   return x;
+}
+
+// Options are checked before a device is touched.
+std::shared_ptr<Model> validated_model(const NetworkWeights& weights, const Options& options,
+                                       std::vector<LayerSpec> layers, const LogFn& log) {
+  options.validate(layers);
+  return std::make_shared<Model>(weights, std::move(layers), options, log);
 }
 
 }  // namespace
@@ -44,19 +43,10 @@ struct Session::Impl {
   int steps = 0;  // since the last set_image
 };
 
-Session::Session(const NetworkWeights& weights, const Options& options, int height, int width, LogFn log,
-                 std::vector<LayerSpec> layers)
-    : Session(validated_model(weights, options, std::move(layers), nullptr, log), options, height, width) {}
-
-Session::Session(const NetworkWeights& weights, const Options& options, int height, int width,
-                 std::unique_ptr<Backend> backend, LogFn log, std::vector<LayerSpec> layers)
-    : Session(validated_model(weights, options, std::move(layers),
-                              backend ? std::move(backend) : throw InvalidArgument("Session: no backend given"), log),
-              options, height, width) {}
-
-Session::Session(std::shared_ptr<Model> model, const Options& options, int height, int width)
-    : impl_(std::make_unique<Impl>()) {
-  Impl& s = *impl_;
+std::unique_ptr<Session> SessionMaker::on_model(std::shared_ptr<Model> model, const Options& options, int height,
+                                                int width) {
+  auto impl = std::make_unique<Session::Impl>();
+  Session::Impl& s = *impl;
   options.validate(model->network().layers());
   s.opt = options;
   s.model = std::move(model);
@@ -73,7 +63,25 @@ Session::Session(std::shared_ptr<Model> model, const Options& options, int heigh
                       ": lower the image size (--image-size), or the L-BFGS history (--lbfgs-history), "
                       "or use Adam (--optimizer adam)");
   }
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
+
+std::unique_ptr<Session> SessionMaker::on_backend(const NetworkWeights& weights, const Options& options, int height,
+                                                  int width, std::unique_ptr<Backend> backend,
+                                                  std::vector<LayerSpec> layers) {
+  if (!backend) throw InvalidArgument("Session: no backend given");
+  options.validate(layers);
+  return on_model(std::make_shared<Model>(weights, std::move(layers), options.pooling, std::move(backend)), options,
+                  height, width);
+}
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Session::Session(const NetworkWeights& weights, const Options& options, int height, int width, LogFn log,
+                 std::vector<LayerSpec> layers)
+    : Session(std::move(SessionMaker::on_model(validated_model(weights, options, std::move(layers), log), options,
+                                               height, width)
+                            ->impl_)) {}
 
 Session::~Session() = default;
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/schedule.hpp"
+#include "engine/session_maker.hpp"
 #include "nst/nst.hpp"
 
 namespace nst {
@@ -22,7 +23,7 @@ std::vector<Image> scaled_styles(const std::vector<Image>& styles, const Image& 
 // memory fails now, not after the coarser scales have run.
 void plan_finest_first(const std::shared_ptr<Model>& model, const Image& content, int size, const Options& o) {
   const Image finest = resize_longest_side(content, size);
-  Session probe(model, o, finest.height, finest.width);
+  SessionMaker::on_model(model, o, finest.height, finest.width);
 }
 
 }  // namespace
@@ -46,20 +47,20 @@ Image run_schedule(const std::shared_ptr<Model>& model, const Image& content, co
   using clock = std::chrono::steady_clock;
   for (size_t k = 0; k < scales.size(); ++k) {
     const Image scaled = resize_longest_side(content, scales[k].size);
-    Session session(model, options, scaled.height, scaled.width);
-    session.set_content(scaled);
-    session.set_styles(scaled_styles(styles, scaled, scales[k].size, options));
+    const std::unique_ptr<Session> session = SessionMaker::on_model(model, options, scaled.height, scaled.width);
+    session->set_content(scaled);
+    session->set_styles(scaled_styles(styles, scaled, scales[k].size, options));
     if (k == 0) {
-      session.init_image(options.init, options.seed);
+      session->init_image(options.init, options.seed);
     } else {
       // Through the 8-bit image: the previous scale's result rounded and
       // clamped to 0..255, as its output would be, then resized.
-      session.set_image(resize(result, scaled.width, scaled.height));
+      session->set_image(resize(result, scaled.width, scaled.height));
     }
     if (log) {
       log("scale " + std::to_string(k + 1) + "/" + std::to_string(scales.size()) + ": image " +
           std::to_string(scaled.width) + "x" + std::to_string(scaled.height) + ", " +
-          std::to_string(scales[k].iterations) + " iterations on " + session.backend_name());
+          std::to_string(scales[k].iterations) + " iterations on " + session->backend_name());
     }
     for (int i = 1; i <= scales[k].iterations; ++i) {
       const auto start = clock::now();
@@ -70,17 +71,17 @@ Image run_schedule(const std::shared_ptr<Model>& model, const Image& content, co
       st.scales = static_cast<int>(scales.size());
       st.width = scaled.width;
       st.height = scaled.height;
-      st.losses = session.step();
+      st.losses = session->step();
       st.ms = std::chrono::duration<double, std::milli>(clock::now() - start).count();
-      st.session = &session;
+      st.session = session.get();
       if (progress) progress(st);
-      if (session.converged()) {
+      if (session->converged()) {
         if (log) log("converged after " + std::to_string(i) + " iterations (no descent direction left)");
         break;
       }
     }
-    session.finish();
-    result = session.output();
+    session->finish();
+    result = session->output();
   }
   return options.original_colors ? transfer_luminance(result, content) : result;
 }

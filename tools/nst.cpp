@@ -206,10 +206,10 @@ void add_flags(CLI::App& app, CliOptions& c) {
   app.add_option("--device", c.device, "auto: CUDA when available, else CPU")->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   app.add_option("--conv-algo", c.conv_algo, "CUDA convolutions: cuDNN, or nst's implicit-GEMM kernels")->capture_default_str()->check(CLI::IsMember({"cudnn", "custom"}));
   app.add_option("--gram-algo", c.gram_algo, "CUDA Gram matrices and style gradients: cuBLAS, or nst's tiled kernels")->capture_default_str()->check(CLI::IsMember({"cublas", "custom"}));
-  app.add_flag("--tf32", o.allow_tf32, "Let cuDNN/cuBLAS use TF32 tensor cores (faster, ~1e-3 relative error)");
+  app.add_flag("--tf32", o.compute.allow_tf32, "Let cuDNN/cuBLAS use TF32 tensor cores (faster, ~1e-3 relative error)");
   app.add_option("--progress-image", c.progress_image, "Also keep FILE (.png/.jpg) as one picture of content, style(s) and the current result side by side, rewritten atomically every --save-every iterations (every 10 when --save-every is 0) and at the end");
   app.add_option("--log-json", c.log_json, "Write one JSON object per iteration to this file (created at the first iteration)");
-  app.add_option("--threads", o.threads, "CPU threads (0: all cores)")->capture_default_str()->check(nst::tools::whole_number_at_least(0));
+  app.add_option("--threads", o.compute.threads, "CPU threads (0: all cores)")->capture_default_str()->check(nst::tools::whole_number_at_least(0));
 }
 
 // "block4_conv2" or "block4_conv2:0.5" -> name and weight.
@@ -252,9 +252,9 @@ nst::Options finish_options(CliOptions& c) {
   if (!c.content_layers.empty()) split_layer_weights(c.content_layers, "--content-layers", o.content_layers, o.content_layer_weights);
   if (!c.style_layers.empty()) split_layer_weights(c.style_layers, "--style-layers", o.style_layers, o.style_layer_weights);
   o.pooling = c.pooling == "avg" ? nst::Pooling::Avg : nst::Pooling::Max;
-  o.device = c.device == "cpu" ? nst::Device::Cpu : c.device == "cuda" ? nst::Device::Cuda : nst::Device::Auto;
-  o.conv_algo = c.conv_algo == "custom" ? nst::ConvAlgo::Custom : nst::ConvAlgo::Cudnn;
-  o.gram_algo = c.gram_algo == "custom" ? nst::GramAlgo::Custom : nst::GramAlgo::Cublas;
+  o.compute.device = c.device == "cpu" ? nst::Device::Cpu : c.device == "cuda" ? nst::Device::Cuda : nst::Device::Auto;
+  o.compute.conv_algo = c.conv_algo == "custom" ? nst::ConvAlgo::Custom : nst::ConvAlgo::Cudnn;
+  o.compute.gram_algo = c.gram_algo == "custom" ? nst::GramAlgo::Custom : nst::GramAlgo::Cublas;
   o.style_blend_weights = c.blend;
   if (!c.blend.empty() && c.blend.size() != c.styles.size()) {
     throw nst::InvalidArgument("--style-blend-weights: got " + std::to_string(c.blend.size()) + " weights for " +

@@ -22,6 +22,7 @@
 #include "nst/error.hpp"
 #include "nst/network.hpp"
 #include "nst/weights.hpp"
+#include "weights/keras_write.hpp"
 
 namespace {
 

@@ -17,8 +17,9 @@
 #include <cstring>
 
 #include "nst/error.hpp"
-#include "nst/random.hpp"
+#include "engine/random.hpp"
 #include "nst/weights.hpp"
+#include "weights/keras_write.hpp"
 #include "weights/hdf5.hpp"
 #include "weights/keras_file.hpp"
 

@@ -14,7 +14,7 @@
 #include "nst/color.hpp"
 #include "nst/error.hpp"
 #include "nst/image.hpp"
-#include "nst/random.hpp"
+#include "engine/random.hpp"
 
 namespace fs = std::filesystem;
 

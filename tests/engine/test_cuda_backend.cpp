@@ -16,10 +16,11 @@
 #include <string>
 #include <vector>
 
+#include "engine/session_maker.hpp"
 #include "engine/backend.hpp"
 #include "kernels/test_util.hpp"
 #include "nst/nst.hpp"
-#include "nst/random.hpp"
+#include "engine/random.hpp"
 
 namespace nst {
 namespace {
@@ -44,9 +45,9 @@ class CudaBackendTest : public ::testing::TestWithParam<Case> {
  protected:
   CudaBackendTest() : layers_(vgg16_layers(16)), weights_(make_random_weights(layers_, 11)) {
     opt_.pooling = GetParam().pooling;
-    opt_.conv_algo = GetParam().conv;
-    opt_.gram_algo = GetParam().gram;
-    opt_.allow_tf32 = GetParam().tf32;
+    opt_.compute.conv_algo = GetParam().conv;
+    opt_.compute.gram_algo = GetParam().gram;
+    opt_.compute.allow_tf32 = GetParam().tf32;
     opt_.content_layers = {"block4_conv2"};
     opt_.style_layers = {"block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"};
   }
@@ -55,7 +56,7 @@ class CudaBackendTest : public ::testing::TestWithParam<Case> {
 
   std::unique_ptr<Session> make_cpu_session() {
     Options o = opt_;
-    o.device = Device::Cpu;
+    o.compute.device = Device::Cpu;
     return prepare(std::make_unique<Session>(weights_, o, kH, kW, LogFn{}, layers_));
   }
 
@@ -125,7 +126,7 @@ class CudaBackendTest : public ::testing::TestWithParam<Case> {
 class CudaBackendEmu : public CudaBackendTest {
  protected:
   std::unique_ptr<Session> make_device_session() override {
-    return prepare(std::make_unique<Session>(weights_, opt_, kH, kW, make_emulated_cuda_backend(opt_), LogFn{}, layers_));
+    return prepare(SessionMaker::on_backend(weights_, opt_, kH, kW, make_emulated_cuda_backend(opt_.compute), layers_));
   }
 };
 
@@ -152,10 +153,10 @@ INSTANTIATE_TEST_SUITE_P(Custom, CudaBackendEmu,
 
 TEST(CudaBackendEmuOptions, VendorAlgorithmsAreRefusedWithAMessage) {
   Options o;
-  o.conv_algo = ConvAlgo::Cudnn;
-  o.gram_algo = GramAlgo::Custom;
+  o.compute.conv_algo = ConvAlgo::Cudnn;
+  o.compute.gram_algo = GramAlgo::Custom;
   try {
-    make_emulated_cuda_backend(o);
+    make_emulated_cuda_backend(o.compute);
     FAIL() << "expected DeviceError";
   } catch (const DeviceError& e) {
     EXPECT_NE(std::string(e.what()).find("custom"), std::string::npos) << e.what();
@@ -238,8 +239,8 @@ VectorOpsRun run_vector_ops(Backend& be, size_t n) {
 }
 
 // The options the emulated backend accepts: custom conv and Gram kernels.
-Options custom_algorithms() {
-  Options o;
+ComputeOptions custom_algorithms() {
+  ComputeOptions o;
   o.conv_algo = ConvAlgo::Custom;
   o.gram_algo = GramAlgo::Custom;
   return o;
@@ -306,7 +307,7 @@ class CudaBackendGpu : public CudaBackendTest {
   }
   std::unique_ptr<Session> make_device_session() override {
     Options o = opt_;
-    o.device = Device::Cuda;
+    o.compute.device = Device::Cuda;
     return prepare(std::make_unique<Session>(weights_, o, kH, kW, LogFn{}, layers_));
   }
 };

@@ -16,7 +16,7 @@
 #include "engine/optimizer.hpp"
 #include "engine/plan.hpp"
 #include "nst/nst.hpp"
-#include "nst/random.hpp"
+#include "engine/random.hpp"
 
 namespace nst {
 namespace {
@@ -314,7 +314,7 @@ TEST(Lbfgs, ConvergesAtTheMinimumAndThenLeavesTheImageAlone) {
 double loss_after(OptimizerKind kind, int evaluations) {
   const auto layers = vgg16_layers(16);
   Options o;
-  o.device = Device::Cpu;
+  o.compute.device = Device::Cpu;
   o.optimizer = kind;
   o.content_weight = 20;
   o.style_weight = 0.02f;

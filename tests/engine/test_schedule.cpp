@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "engine/schedule.hpp"
+#include "engine/session_maker.hpp"
 #include "nst/nst.hpp"
 
 namespace nst {
@@ -16,7 +17,7 @@ namespace {
 class ScheduleTest : public ::testing::Test {
  protected:
   ScheduleTest() : layers_(vgg16_layers(16)), weights_(make_random_weights(layers_, 11)) {
-    opt_.device = Device::Cpu;
+    opt_.compute.device = Device::Cpu;
     opt_.content_weight = 20;
     opt_.style_weight = 0.02f;
     opt_.tv_weight = 4;
@@ -90,11 +91,11 @@ TEST_F(ScheduleTest, AFinerScaleStartsFromTheUpsampledCoarseResult) {
   coarse.scale_iterations.clear();
   coarse.iterations = 8;
   const Image coarse_result = run_schedule(model, content_, {style_}, coarse);
-  Session fine(model, opt_, 36, 48);
-  fine.set_content(content_);
-  fine.set_styles({resize_longest_side(style_, 48)});
-  fine.set_image(resize(coarse_result, 48, 36));
-  EXPECT_DOUBLE_EQ(losses[8], fine.evaluate().total);
+  const auto fine = SessionMaker::on_model(model, opt_, 36, 48);
+  fine->set_content(content_);
+  fine->set_styles({resize_longest_side(style_, 48)});
+  fine->set_image(resize(coarse_result, 48, 36));
+  EXPECT_DOUBLE_EQ(losses[8], fine->evaluate().total);
 }
 
 TEST_F(ScheduleTest, OneModelServesEveryScaleAndRunsAgain) {
@@ -108,9 +109,9 @@ TEST_F(ScheduleTest, OneModelServesEveryScaleAndRunsAgain) {
 
 TEST_F(ScheduleTest, ASecondLiveSessionOnOneModelIsRefused) {
   const auto model = cpu_model();
-  Session first(model, opt_, 24, 32);
+  const auto first = SessionMaker::on_model(model, opt_, 24, 32);
   try {
-    Session second(model, opt_, 36, 48);
+    SessionMaker::on_model(model, opt_, 36, 48);
     FAIL() << "two live plans on one Model";
   } catch (const InvalidArgument& e) {
     EXPECT_NE(std::string(e.what()).find("live Plan"), std::string::npos) << e.what();
@@ -119,11 +120,11 @@ TEST_F(ScheduleTest, ASecondLiveSessionOnOneModelIsRefused) {
 
 TEST_F(ScheduleTest, TheEmulatedCudaBackendPaintsTheSamePicture) {
   Options o = opt_;
-  o.conv_algo = ConvAlgo::Custom;
-  o.gram_algo = GramAlgo::Custom;
+  o.compute.conv_algo = ConvAlgo::Custom;
+  o.compute.gram_algo = GramAlgo::Custom;
   o.scale_iterations = {2, 2};
   const Image cpu = run_schedule(cpu_model(), content_, {style_}, o);
-  const Image emu = run_schedule(std::make_shared<Model>(weights_, layers_, o.pooling, make_emulated_cuda_backend(o)),
+  const Image emu = run_schedule(std::make_shared<Model>(weights_, layers_, o.pooling, make_emulated_cuda_backend(o.compute)),
                                  content_, {style_}, o);
   ASSERT_EQ(cpu.rgb.size(), emu.rgb.size());
   int worst = 0;

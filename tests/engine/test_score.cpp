@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <limits>
 
-#include "nst/random.hpp"
+#include "engine/random.hpp"
 
 namespace nst {
 namespace {

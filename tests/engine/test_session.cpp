@@ -10,7 +10,7 @@
 
 #include "kernels/cpu/ops.hpp"
 #include "nst/nst.hpp"
-#include "nst/random.hpp"
+#include "engine/random.hpp"
 #include "tests/engine/reference_net.hpp"
 
 namespace nst {
@@ -36,7 +36,7 @@ double rel_error(const std::vector<double>& a, const std::vector<double>& b) {
 class SessionTest : public ::testing::TestWithParam<Pooling> {
  protected:
   SessionTest() : layers_(vgg16_layers(16)), weights_(make_random_weights(layers_, 11)) {
-    opt_.device = Device::Cpu;
+    opt_.compute.device = Device::Cpu;
     opt_.pooling = GetParam();
   }
 
@@ -141,7 +141,7 @@ class SessionPlanTest : public ::testing::Test {
   NetworkWeights weights_ = make_random_weights(layers_, 11);
   Options opt_ = [] {
     Options o;
-    o.device = Device::Cpu;
+    o.compute.device = Device::Cpu;
     return o;
   }();
 };

@@ -15,7 +15,7 @@ constexpr int kH = 40, kW = 48;  // block5_conv1 sits behind 4 pools: 2x3 there
 class Vgg19SessionTest : public ::testing::Test {
  protected:
   Vgg19SessionTest() {
-    opt_.device = Device::Cpu;
+    opt_.compute.device = Device::Cpu;
     // Caffe spellings, as users of the VGG19 papers write them.
     opt_.style_layers = {canonical_layer_name("relu5_1", layers_)};
     opt_.content_layers = {canonical_layer_name("relu4_2", layers_)};

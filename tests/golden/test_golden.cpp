@@ -40,6 +40,7 @@
 #include <tuple>
 #include <vector>
 
+#include "engine/session_maker.hpp"
 #include "engine/backend.hpp"
 #include "nst/nst.hpp"
 #include "weights/hdf5.hpp"
@@ -157,7 +158,7 @@ Golden load_golden(const std::string& scenario, nst::Device device) {
   o.style_layers = s.read_strings("style_layers");
   o.image_size = std::max(g.height, g.width);
   o.iterations = g.steps;
-  o.device = device;
+  o.compute.device = device;
   o.optimizer = nst::OptimizerKind::Adam;  // the L-BFGS tests switch it
 
   g.activation_layers = s.read_strings("activation_layers");
@@ -237,10 +238,10 @@ class GoldenTest : public ::testing::TestWithParam<GoldenParam> {
     }
     if (backend().emulated_cuda) {
       nst::Options o = base;
-      o.conv_algo = nst::ConvAlgo::Custom;
-      o.gram_algo = nst::GramAlgo::Custom;
-      s = std::make_unique<nst::Session>(weights_, o, golden_.height, golden_.width, nst::make_emulated_cuda_backend(o),
-                                         nst::LogFn{}, nst::vgg16_layers(kWidthDivisor));
+      o.compute.conv_algo = nst::ConvAlgo::Custom;
+      o.compute.gram_algo = nst::GramAlgo::Custom;
+      s = nst::SessionMaker::on_backend(weights_, o, golden_.height, golden_.width, nst::make_emulated_cuda_backend(o.compute),
+                                        nst::vgg16_layers(kWidthDivisor));
     } else {
       s = std::make_unique<nst::Session>(weights_, base, golden_.height, golden_.width, nst::LogFn{},
                                          nst::vgg16_layers(kWidthDivisor));

@@ -42,7 +42,7 @@ TEST_F(Quality, DefaultsStyliseTubingenAsStarryNight) {
   const Image style = load_image(kShared + "/images/starry_night.jpg");
   Options o;  // the defaults, at a small size
   o.image_size = kSize;
-  o.device = Device::Cpu;
+  o.compute.device = Device::Cpu;
   const Image out = stylize(w, content, {style}, o);
   const Scores s = score_image(w, out, content, {style});
   std::printf("[quality %d px, defaults] style ratio %.4f (max %.2f), edge correlation %.3f (min %.2f)\n", kSize,

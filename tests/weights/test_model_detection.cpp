@@ -9,6 +9,7 @@
 
 #include "nst/error.hpp"
 #include "nst/weights.hpp"
+#include "weights/keras_write.hpp"
 #include "tests/weights/weights_test_util.hpp"
 #include "weights/hdf5.hpp"
 

@@ -38,6 +38,20 @@ enum class Pooling { Max, Avg };
 enum class ConvAlgo { Cudnn, Custom };  // cuDNN, or nst's implicit-GEMM kernels
 enum class GramAlgo { Cublas, Custom };  // cuBLAS SYRK/GEMM, or nst's tiled kernels
 
+// Where and how the engine computes, apart from what it computes: a
+// result differs between these settings only by summation order and the
+// precision of the vendor paths (README, "Reproducibility").
+struct ComputeOptions {
+  Device device = Device::Auto;
+  int threads = 0;  // CPU threads; 0 = all cores
+  ConvAlgo conv_algo = ConvAlgo::Cudnn;
+  GramAlgo gram_algo = GramAlgo::Cublas;
+  // Let cuDNN/cuBLAS use TF32 tensor cores (faster, ~1e-3 relative error).
+  bool allow_tf32 = false;
+};
+
+// What is computed: the objective, the schedule, the optimiser, the
+// network; and, in `compute`, where.
 struct Options {
   // Longest side of the stylised image; the content image is scaled to it
   // and each style image's longest side to style_scale times it.
@@ -95,12 +109,8 @@ struct Options {
   bool original_colors = false;
   // One weight per style image (empty: equal); normalised to sum to 1.
   std::vector<float> style_blend_weights;
-  Device device = Device::Auto;
-  int threads = 0;  // CPU threads; 0 = all cores
-  ConvAlgo conv_algo = ConvAlgo::Cudnn;
-  GramAlgo gram_algo = GramAlgo::Cublas;
-  // Let cuDNN/cuBLAS use TF32 tensor cores (faster, ~1e-3 relative error).
-  bool allow_tf32 = false;
+  // Where and how it is computed (separate from what is computed).
+  ComputeOptions compute;
 
   // Throws nst::InvalidArgument naming the first bad option.
   void validate(const std::vector<LayerSpec>& layers) const;
@@ -125,25 +135,20 @@ struct IterationStats {
 using ProgressFn = std::function<void(const IterationStats&)>;
 using LogFn = std::function<void(const std::string&)>;
 
-class Backend;
-class Model;
-
-// One image size on one Model: the plan (every buffer allocated once), the
-// objective and the optimiser. stylize() makes one per scale.
+// One image size on one network: the plan (every buffer allocated once),
+// the objective and the optimiser. stylize() makes one per scale.
+//
+// Threads: a Session is used by one thread at a time; distinct Sessions
+// (and stylize() calls) share nothing and may run on different threads at
+// once. NetworkWeights are only read, so one copy may feed them all. Each
+// CPU Session runs options.compute.threads OpenMP threads of its own, so running
+// several at once wants threads set so that they add up to the cores.
 class Session {
  public:
-  // Makes a Model (backend from options.device) and plans a (height, width)
-  // image on it.
+  // Puts the network on the backend options.compute.device asks for (weights
+  // uploaded and prepared once) and plans a (height, width) image on it.
   Session(const NetworkWeights& weights, const Options& options, int height, int width, LogFn log = {},
           std::vector<LayerSpec> layers = vgg16_layers());
-  // The same on a backend the caller made (tests run the emulated cuda
-  // backend this way); options.device is then ignored.
-  Session(const NetworkWeights& weights, const Options& options, int height, int width,
-          std::unique_ptr<Backend> backend, LogFn log = {}, std::vector<LayerSpec> layers = vgg16_layers());
-  // A plan on an existing Model, whose weights stay where they are (the
-  // Schedule reuses one Model across scales). The previous Session on the
-  // same Model must be gone: plans take the Model's memory in turn.
-  Session(std::shared_ptr<Model> model, const Options& options, int height, int width);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -188,6 +193,9 @@ class Session {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  // Sessions on the engine's internal types (engine/session_maker.hpp).
+  friend class SessionMaker;
+  explicit Session(std::unique_ptr<Impl> impl);
 };
 
 // The Schedule: for each scale (options.scales, then image_size), scales

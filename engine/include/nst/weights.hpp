@@ -41,15 +41,4 @@ ModelKind detect_keras_model(const std::string& path);
 // biases for `layers`; deterministic for a given seed on every platform.
 NetworkWeights make_random_weights(const std::vector<LayerSpec>& layers, uint64_t seed);
 
-// How string attributes are written, to mimic old and new Keras files.
-enum class KerasFlavor {
-  Keras1,  // fixed-length strings, datasets "<layer>_W_1:0" / "<layer>_b_1:0"
-  Keras2   // variable-length strings, datasets "<layer>/kernel:0" / "<layer>/bias:0"
-};
-
-// Writes `w` in the Keras notop layout (pools included in layer_names with
-// empty weight_names). Written to a temp file and renamed: no partial file.
-void save_keras_weights(const std::string& path, const NetworkWeights& w,
-                        const std::vector<LayerSpec>& layers, KerasFlavor flavor = KerasFlavor::Keras1);
-
 }  // namespace nst

@@ -1,0 +1,27 @@
+// Sessions on the engine's internal types, which the public header does not
+// show: one on an existing Model (the Schedule plans every scale on one
+// Model, weights uploaded once) and one on a backend the caller made (tests
+// run the emulated cuda backend this way).
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "engine/backend.hpp"
+#include "engine/model.hpp"
+#include "nst/nst.hpp"
+
+namespace nst {
+
+class SessionMaker {
+ public:
+  // A plan on `model`, whose weights stay where they are. The previous
+  // Session on the same Model must be gone: plans take its memory in turn.
+  static std::unique_ptr<Session> on_model(std::shared_ptr<Model> model, const Options& options, int height,
+                                           int width);
+  // A new Model on `backend`; options.compute.device is then ignored.
+  static std::unique_ptr<Session> on_backend(const NetworkWeights& weights, const Options& options, int height,
+                                             int width, std::unique_ptr<Backend> backend,
+                                             std::vector<LayerSpec> layers = vgg16_layers());
+};
+
+}  // namespace nst
