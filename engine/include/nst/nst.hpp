@@ -139,8 +139,8 @@ using LogFn = std::function<void(const std::string&)>;
 // the objective and the optimiser. stylize() makes one per scale.
 //
 // Threads: a Session is used by one thread at a time; distinct Sessions
-// (and stylize() calls) share nothing and may run on different threads at
-// once. NetworkWeights are only read, so one copy may feed them all. Each
+// (and stylize() calls) keep no global state, so they may run on different
+// threads at once (by design; no test runs them concurrently yet). NetworkWeights are only read, so one copy may feed them all. Each
 // CPU Session runs options.compute.threads OpenMP threads of its own, so running
 // several at once wants threads set so that they add up to the cores.
 class Session {
