@@ -37,8 +37,8 @@
 #include <memory>
 #include <vector>
 
-#include "nst/error.hpp"
 #include "engine/random.hpp"
+#include "nst/error.hpp"
 
 namespace nst {
 namespace {

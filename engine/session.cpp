@@ -7,11 +7,11 @@
 #include "engine/objective.hpp"
 #include "engine/optimizer.hpp"
 #include "engine/plan.hpp"
+#include "engine/random.hpp"
 #include "engine/session_maker.hpp"
 #include "kernels/cpu/ops.hpp"
 #include "nst/error.hpp"
 #include "nst/nst.hpp"
-#include "engine/random.hpp"
 
 namespace nst {
 namespace {

@@ -16,8 +16,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "nst/error.hpp"
 #include "engine/random.hpp"
+#include "nst/error.hpp"
 #include "nst/weights.hpp"
 #include "weights/keras_write.hpp"
 #include "weights/hdf5.hpp"

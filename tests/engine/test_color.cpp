@@ -11,10 +11,10 @@
 #include <filesystem>
 #include <vector>
 
+#include "engine/random.hpp"
 #include "nst/color.hpp"
 #include "nst/error.hpp"
 #include "nst/image.hpp"
-#include "engine/random.hpp"
 
 namespace fs = std::filesystem;
 

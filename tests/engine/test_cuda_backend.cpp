@@ -16,11 +16,11 @@
 #include <string>
 #include <vector>
 
+#include "engine/random.hpp"
 #include "engine/session_maker.hpp"
 #include "engine/backend.hpp"
 #include "kernels/test_util.hpp"
 #include "nst/nst.hpp"
-#include "engine/random.hpp"
 
 namespace nst {
 namespace {

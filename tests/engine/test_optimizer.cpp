@@ -15,8 +15,8 @@
 #include "engine/model.hpp"
 #include "engine/optimizer.hpp"
 #include "engine/plan.hpp"
-#include "nst/nst.hpp"
 #include "engine/random.hpp"
+#include "nst/nst.hpp"
 
 namespace nst {
 namespace {

@@ -8,9 +8,9 @@
 
 #include <cmath>
 
+#include "engine/random.hpp"
 #include "kernels/cpu/ops.hpp"
 #include "nst/nst.hpp"
-#include "engine/random.hpp"
 #include "tests/engine/reference_net.hpp"
 
 namespace nst {
