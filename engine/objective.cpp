@@ -180,7 +180,7 @@ void Objective::add(int layer, float* grad) {
   }
 }
 
-Losses Objective::evaluate() {
+void Objective::compute() {
   if (!have_content_) throw InvalidArgument("set_content() must come before evaluate()");
   if (!have_style_) throw InvalidArgument("set_styles() must come before evaluate()");
   Backend& b = plan_.backend();
@@ -192,8 +192,10 @@ Losses Objective::evaluate() {
         terms_[i]->add(b, loss_slot(i), plan_.dx(), plan_.x(), plan_.shape());
     }
   });
-  b.download(host_losses_.data(), loss_slots_, host_losses_.size());
+}
 
+Losses Objective::losses() {
+  plan_.backend().download(host_losses_.data(), loss_slots_, host_losses_.size());
   Losses l;
   for (size_t i = 0; i < terms_.size(); ++i) {
     switch (terms_[i]->kind()) {
@@ -203,8 +205,6 @@ Losses Objective::evaluate() {
     }
   }
   l.total = l.content + l.style + l.tv;
-  // Not finite is reported, not thrown: L-BFGS takes such a step back, and
-  // the Session decides what to blame.
   return l;
 }
 

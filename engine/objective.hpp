@@ -46,9 +46,18 @@ class Objective final : public TapGradients {
   // (normalised to sum to 1).
   void set_styles(const std::vector<Image>& styles, const std::vector<float>& blend);
 
-  // Forward, every term, backward to the image: losses at plan.x(), the
-  // gradient in plan.dx(). Throws nst::Error if a loss is not finite.
-  Losses evaluate();
+  // Forward, every term, backward to the image: the gradient at plan.x()
+  // in plan.dx(), each term's loss in its device scalar. Only queued on a
+  // device: nothing here waits for it.
+  void compute();
+  // The losses the last compute() left, read back (a device sync). Not
+  // finite is reported, not thrown: L-BFGS takes such a step back, and the
+  // Session decides what to blame.
+  Losses losses();
+  Losses evaluate() {
+    compute();
+    return losses();
+  }
 
   std::vector<float> content_target(int layer) const;
   std::vector<float> style_target(int layer) const;  // (C,C) blended Gram

@@ -32,6 +32,8 @@ class Adam final : public Optimizer {
     t_ = 0;
   }
 
+  bool needs_losses() const override { return false; }
+
  private:
   Plan& plan_;
   size_t n_;

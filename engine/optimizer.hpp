@@ -26,6 +26,10 @@ class Optimizer {
   // L-BFGS: the last direction was not a descent direction any more (the
   // minimum is reached to float precision); further steps do nothing.
   virtual bool converged() const { return false; }
+  // Whether step() looks at the losses `evaluate` returns. L-BFGS does (its
+  // safeguard compares them); Adam does not, so a caller that does not want
+  // them either may skip reading them back, and a device need not wait.
+  virtual bool needs_losses() const { return true; }
 };
 
 // State allocated after `plan` (and freed with it); x = plan.x(), g = plan.dx().

@@ -66,6 +66,8 @@ void Options::validate(const std::vector<LayerSpec>& layers) const {
   require(image_size > 0 && image_size <= 16384,
           "image size must be in 1..16384 px, got " + std::to_string(image_size));
   require(iterations >= 0, "iterations must be >= 0, got " + std::to_string(iterations));
+  require(loss_every >= 1, "loss every must be >= 1 (read the losses every N iterations), got " +
+                               std::to_string(loss_every));
   require_weight(content_weight, "content weight");
   require_weight(style_weight, "style weight");
   require_weight(tv_weight, "tv weight");

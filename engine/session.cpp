@@ -1,6 +1,7 @@
 // Session: a Plan on a Model, the Objective on that plan and the optimiser
 // on its image. The public face of one image size.
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "engine/model.hpp"
@@ -158,6 +159,13 @@ void require_finite(const Losses& l, int steps_taken) {
               "): the optimisation diverged; try a lower learning rate or smaller loss weights");
 }
 
+// What an optimiser that does not look at them gets when the losses stay
+// on the device.
+Losses not_read() {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  return Losses{nan, nan, nan, nan};
+}
+
 }  // namespace
 
 Losses Session::evaluate() {
@@ -166,11 +174,19 @@ Losses Session::evaluate() {
   return l;
 }
 
-Losses Session::step() {
+Losses Session::step() { return *step(/*read_losses=*/true); }
+
+std::optional<Losses> Session::step(bool read_losses) {
   Objective& objective = *impl_->objective;
-  const Losses l = impl_->optimizer->step([&objective] { return objective.evaluate(); });
-  require_finite(l, impl_->steps);
+  Optimizer& optimizer = *impl_->optimizer;
+  read_losses = read_losses || optimizer.needs_losses();
+  const Losses l = optimizer.step([&objective, read_losses] {
+    objective.compute();
+    return read_losses ? objective.losses() : not_read();
+  });
+  if (read_losses) require_finite(l, impl_->steps);
   ++impl_->steps;
+  if (!read_losses) return std::nullopt;
   return l;
 }
 

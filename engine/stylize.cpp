@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
+#include <optional>
 
 #include "engine/schedule.hpp"
 #include "engine/session_maker.hpp"
@@ -71,7 +73,11 @@ Image run_schedule(const std::shared_ptr<Model>& model, const Image& content, co
       st.scales = static_cast<int>(scales.size());
       st.width = scaled.width;
       st.height = scaled.height;
-      st.losses = session->step();
+      const bool read = i % options.loss_every == 0 || i == scales[k].iterations;
+      const std::optional<Losses> losses = session->step(read);
+      const double nan = std::numeric_limits<double>::quiet_NaN();
+      st.losses = losses.value_or(Losses{nan, nan, nan, nan});
+      st.losses_read = losses.has_value();
       st.ms = std::chrono::duration<double, std::milli>(clock::now() - start).count();
       st.session = session.get();
       if (progress) progress(st);

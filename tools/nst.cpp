@@ -202,6 +202,7 @@ void add_flags(CLI::App& app, CliOptions& c) {
   app.add_option("--model", c.model, "Network: auto (from the weights file's layers), vgg16 or vgg19")->capture_default_str()->check(CLI::IsMember({"auto", "vgg16", "vgg19"}));
   app.add_option("--pooling", c.pooling, "Pooling in the network")->capture_default_str()->check(CLI::IsMember({"max", "avg"}));
   app.add_option("--print-every", c.print_every, "Progress line every N iterations (0: never)")->capture_default_str()->check(nst::tools::whole_number_at_least(0));
+  app.add_option("--loss-every", o.loss_every, "Read the losses back every N iterations and at the last of each scale; with Adam on a GPU the iterations between run without waiting for the device. Progress lines and --log-json show only iterations whose losses were read")->capture_default_str()->check(nst::tools::whole_number_at_least(1));
   app.add_option("--save-every", c.save_every, "Also save OUTPUT_<iter>.ext (OUTPUT_s<scale>_<iter>.ext with several scales) every N iterations (0: never)")->capture_default_str()->check(nst::tools::whole_number_at_least(0));
   app.add_option("--device", c.device, "auto: CUDA when available, else CPU")->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   app.add_option("--conv-algo", c.conv_algo, "CUDA convolutions: cuDNN, or nst's implicit-GEMM kernels")->capture_default_str()->check(CLI::IsMember({"cudnn", "custom"}));
@@ -307,9 +308,11 @@ int run(CliOptions& c, nst::tools::ProgressPrinter& printer) {
   JsonLog json(c.log_json);
   auto on_progress = [&](const nst::IterationStats& st) {
     printer.update(st);
-    json.write({{"iter", st.iteration}, {"loss", st.losses.total}, {"content", st.losses.content},
-                {"style", st.losses.style},  {"tv", st.losses.tv},     {"ms", st.ms},
-                {"scale", st.scale}});
+    if (st.losses_read) {
+      json.write({{"iter", st.iteration}, {"loss", st.losses.total}, {"content", st.losses.content},
+                  {"style", st.losses.style},  {"tv", st.losses.tv},     {"ms", st.ms},
+                  {"scale", st.scale}});
+    }
     if (const int sig = nst::tools::pending_interrupt()) {
       nst::save_image(c.output, current_result(st, content, opt));
       log(std::string("interrupted by ") + nst::tools::signal_name(sig) + " at iteration " +

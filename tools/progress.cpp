@@ -29,6 +29,7 @@ void ProgressPrinter::update(const IterationStats& st) {
   total_ms_ += st.ms;
   const bool last = st.iteration == st.iterations;
   if (every_ <= 0 || (st.iteration % every_ != 0 && !last && st.iteration != 1)) return;
+  if (!st.losses_read) return;  // --loss-every: nothing to show at this iteration
   const double it_per_s = st.iteration * 1000.0 / total_ms_;
   const double eta = (st.iterations - st.iteration) / it_per_s;  // of this scale
   char scale[48] = "";

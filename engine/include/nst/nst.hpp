@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -109,6 +110,13 @@ struct Options {
   bool original_colors = false;
   // One weight per style image (empty: equal); normalised to sum to 1.
   std::vector<float> style_blend_weights;
+  // stylize() reads the losses back every loss_every iterations and at the
+  // last of each scale (IterationStats::losses_read). Reading them waits for
+  // the device; Adam does not need them, so on a GPU the iterations between
+  // are only queued and the host runs ahead. L-BFGS reads them every
+  // iteration whatever this says. A loss that is not finite is caught at
+  // the next read.
+  int loss_every = 1;
   // Where and how it is computed (separate from what is computed).
   ComputeOptions compute;
 
@@ -127,8 +135,14 @@ struct IterationStats {
   int scale = 0;       // 0-based index into the scales
   int scales = 1;
   int width = 0, height = 0;  // of this scale
-  Losses losses;       // evaluated at this iteration's image, before its update
-  double ms = 0;       // wall time of this iteration
+  // Evaluated at this iteration's image, before its update; when
+  // losses_read is false (Options::loss_every) they were not read back and
+  // are NaN.
+  Losses losses;
+  bool losses_read = true;
+  // Wall time of this iteration; of queueing it only, on a device, when the
+  // losses were not read.
+  double ms = 0;
   const class Session* session = nullptr;  // e.g. to save a checkpoint image
 };
 
@@ -140,9 +154,11 @@ using LogFn = std::function<void(const std::string&)>;
 //
 // Threads: a Session is used by one thread at a time; distinct Sessions
 // (and stylize() calls) keep no global state, so they may run on different
-// threads at once (by design; no test runs them concurrently yet). NetworkWeights are only read, so one copy may feed them all. Each
-// CPU Session runs options.compute.threads OpenMP threads of its own, so running
-// several at once wants threads set so that they add up to the cores.
+// threads at once, each giving the bits it gives alone
+// (tests/engine/test_concurrency.cpp). NetworkWeights are only read, so one
+// copy may feed them all. A CPU Session sets options.compute.threads OpenMP
+// threads for the thread that makes it (make and use it on one thread), so
+// running several at once wants threads set so that they add up to the cores.
 class Session {
  public:
   // Puts the network on the backend options.compute.device asks for (weights
@@ -175,6 +191,10 @@ class Session {
   // One optimiser iteration (one evaluation, then the update); returns the
   // losses before the update.
   Losses step();
+  // The same iteration, its losses read back only if `read_losses` or the
+  // optimiser needs them (L-BFGS does, Adam does not); unread, nothing waits
+  // for the device. Returns the losses when they were read.
+  std::optional<Losses> step(bool read_losses);
   // After the last step: evaluates the image the last update made, which no
   // step has seen (throws if it diverged; L-BFGS takes back a last step
   // that raised the loss). Returns the losses of the image output() gives.
