@@ -9,6 +9,10 @@
 
 namespace nst {
 
+// Each style image at style_scale times the scale's size, recoloured to
+// the (scaled) content's palette when asked: what the scale's Session gets.
+std::vector<Image> scaled_styles(const std::vector<Image>& styles, const Image& content, int size, const Options& o);
+
 Image run_schedule(const std::shared_ptr<Model>& model, const Image& content, const std::vector<Image>& styles,
                    const Options& options, const ProgressFn& progress = {}, const LogFn& log = {});
 

@@ -12,15 +12,6 @@
 namespace nst {
 namespace {
 
-// Each style image at style_scale times the scale's size, recoloured to
-// the (scaled) content's palette when asked.
-std::vector<Image> scaled_styles(const std::vector<Image>& styles, const Image& content, int size, const Options& o) {
-  std::vector<Image> out;
-  const int longest = std::max(1, static_cast<int>(std::lround(size * static_cast<double>(o.style_scale))));
-  for (const Image& s : styles) out.push_back(match_colors(resize_longest_side(s, longest), content, o.color_transfer));
-  return out;
-}
-
 // Plans the finest scale once and frees it: a size that does not fit in
 // memory fails now, not after the coarser scales have run.
 void plan_finest_first(const std::shared_ptr<Model>& model, const Image& content, int size, const Options& o) {
@@ -29,6 +20,13 @@ void plan_finest_first(const std::shared_ptr<Model>& model, const Image& content
 }
 
 }  // namespace
+
+std::vector<Image> scaled_styles(const std::vector<Image>& styles, const Image& content, int size, const Options& o) {
+  std::vector<Image> out;
+  const int longest = std::max(1, static_cast<int>(std::lround(size * static_cast<double>(o.style_scale))));
+  for (const Image& s : styles) out.push_back(match_colors(resize_longest_side(s, longest), content, o.color_transfer));
+  return out;
+}
 
 Image stylize(const NetworkWeights& weights, const Image& content, const std::vector<Image>& styles,
               const Options& options, const ProgressFn& progress, const LogFn& log) {

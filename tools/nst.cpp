@@ -1,6 +1,8 @@
 // nst: stylise a content image with one or more style images.
 #include <unistd.h>
 
+#include <fmt/core.h>
+
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
@@ -11,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "nst/memory.hpp"
 #include "nst/montage.hpp"
 #include "nst/nst.hpp"
 #include "tools/cli_common.hpp"
@@ -30,6 +33,8 @@ struct CliOptions {
   std::vector<float> blend;
   int print_every = 10, save_every = 0;
   uint64_t max_pixels = nst::ImageLimits::kDefaultMaxPixels;
+  bool dry_run = false;
+  uint64_t max_memory = 0;  // bytes; 0 = what the system has available
   nst::Options opt;
 };
 
@@ -210,6 +215,8 @@ void add_flags(CLI::App& app, CliOptions& c) {
   app.add_flag("--tf32", o.compute.allow_tf32, "Let cuDNN/cuBLAS use TF32 tensor cores (faster, ~1e-3 relative error)");
   app.add_option("--progress-image", c.progress_image, "Also keep FILE (.png/.jpg) as one picture of content, style(s) and the current result side by side, rewritten atomically every --save-every iterations (every 10 when --save-every is 0) and at the end");
   app.add_option("--log-json", c.log_json, "Write one JSON object per iteration to this file (created at the first iteration)");
+  app.add_flag("--dry-run", c.dry_run, "Read and check the inputs, print the memory each part of the run will need (weights, activations and gradients, targets, optimiser state, style passes, workspaces; per scale) and whether it fits --max-memory or the memory available, then exit 0 without computing (cpu backend)");
+  app.add_option("--max-memory", c.max_memory, "Memory the run may use, e.g. 8G or 512M (default: what the system has available); a run that the estimate says needs more is refused before it starts (cpu backend)")->transform(CLI::AsSizeValue(false));
   app.add_option("--threads", o.compute.threads, "CPU threads (0: all cores)")->capture_default_str()->check(nst::tools::whole_number_at_least(0));
 }
 
@@ -281,6 +288,37 @@ nst::Image progress_picture(const nst::Image& content, const std::vector<nst::Im
   return nst::montage(row, result.height);
 }
 
+std::string megabytes(uint64_t bytes) { return fmt::format("{:.1f} MB", static_cast<double>(bytes) / (1 << 20)); }
+
+// --dry-run: the estimate, part by part, on stdout; 0 whether it fits or not.
+int print_memory_estimate(const nst::Image& content, const std::vector<nst::Image>& styles, const nst::Options& opt,
+                          uint64_t max_memory) {
+  const nst::MemoryEstimate e = nst::estimate_memory(content, styles, opt);
+  std::printf("memory estimate (%s backend, %s):\n", e.backend.c_str(), nst::model_name(opt.model));
+  for (const auto& p : e.model) std::printf("  %-44s %12s\n", p.name.c_str(), megabytes(p.bytes).c_str());
+  for (size_t k = 0; k < e.scales.size(); ++k) {
+    const auto& s = e.scales[k];
+    std::printf("  scale %zu/%zu, %dx%d:\n", k + 1, e.scales.size(), s.width, s.height);
+    for (const auto& p : s.parts) std::printf("    %-42s %12s\n", p.name.c_str(), megabytes(p.bytes).c_str());
+    std::printf("    %-42s %12s\n", "peak with the weights", megabytes(s.peak).c_str());
+  }
+  const uint64_t limit = max_memory > 0 ? max_memory : nst::available_host_memory();
+  const char* against = max_memory > 0 ? "--max-memory" : "available now";
+  std::printf("peak %s (%llu bytes); %s %s: %s\n", megabytes(e.peak).c_str(), static_cast<unsigned long long>(e.peak),
+              against, limit > 0 ? megabytes(limit).c_str() : "unknown",
+              limit == 0 ? "cannot tell whether it fits" : e.peak <= limit ? "fits" : "does NOT fit");
+  return 0;
+}
+
+void refuse_if_too_big(const nst::Image& content, const std::vector<nst::Image>& styles, const nst::Options& opt,
+                       uint64_t max_memory) {
+  const nst::MemoryEstimate e = nst::estimate_memory(content, styles, opt);
+  if (e.peak <= max_memory) return;
+  throw nst::InvalidArgument("the run needs about " + megabytes(e.peak) + " (nst --dry-run shows the parts), more "
+                             "than --max-memory " + megabytes(max_memory) + "; lower --image-size, use Adam "
+                             "(L-BFGS keeps 2 x --lbfgs-history image-sized vectors) or raise --max-memory");
+}
+
 int run(CliOptions& c, nst::tools::ProgressPrinter& printer) {
   nst::tools::install_interrupt_handlers("nst");
   c.styles = nst::tools::style_files(c.styles, "--style");
@@ -301,6 +339,8 @@ int run(CliOptions& c, nst::tools::ProgressPrinter& printer) {
   const nst::Image content = nst::load_image(c.content, limits);
   std::vector<nst::Image> styles;
   for (const auto& s : c.styles) styles.push_back(nst::load_image(s, limits));
+  if (c.dry_run) return print_memory_estimate(content, styles, opt, c.max_memory);
+  if (c.max_memory > 0) refuse_if_too_big(content, styles, opt, c.max_memory);
   std::string weights_desc;
   const nst::NetworkWeights weights = resolve_weights(c.weights, path, layers, opt.model, weights_desc);
   log("weights: " + weights_desc);

@@ -1,0 +1,43 @@
+// What a run will hold in memory, known before any work: the run is planned
+// (Model, then for each scale its Plan, Objective and Optimizer and the
+// style images' passes) on a backend that counts what the cpu backend would
+// allocate and allocates nothing (`nst --dry-run`).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nst/nst.hpp"
+
+namespace nst {
+
+struct MemoryEstimate {
+  struct Part {
+    std::string name;  // e.g. "activations and gradients"
+    uint64_t bytes = 0;
+  };
+  struct Scale {
+    int width = 0, height = 0;
+    std::vector<Part> parts;  // what this scale's Session holds while it is alive
+    uint64_t peak = 0;        // the weights' parts and this scale's, at its highest
+  };
+  std::string backend;      // "cpu"
+  std::vector<Part> model;  // held for the whole run: the weights in each form
+  std::vector<Scale> scales;
+  uint64_t peak = 0;        // the largest scale's peak
+};
+
+// The estimate for stylize(weights, content, styles, options): the same
+// scales, style sizes and planning order. Only the cpu backend's memory is
+// estimated today (options.compute.device must not ask for cuda; throws
+// nst::InvalidArgument otherwise). `host_weights` counts the NetworkWeights
+// the caller holds as read from the file, which a CPU run keeps beside the
+// backend's copy.
+MemoryEstimate estimate_memory(const Image& content, const std::vector<Image>& styles, const Options& options,
+                               bool host_weights = true);
+
+// Memory the system could give this process now (Linux: MemAvailable of
+// /proc/meminfo); 0 when unknown.
+uint64_t available_host_memory();
+
+}  // namespace nst

@@ -1,0 +1,204 @@
+// The memory estimate: the run planned on a backend that allocates nothing.
+// The engine's own Model, Plan, Objective and Optimizer do the planning, so
+// the estimate cannot drift from what a run allocates; only the cpu
+// backend's private rules (one block per allocate(), workspaces that grow
+// to the largest reserve) are mirrored here, from the same kernels/cpu
+// sizing functions the cpu backend calls.
+#include <algorithm>
+#include <cstdint>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/backend.hpp"
+#include "engine/model.hpp"
+#include "engine/objective.hpp"
+#include "engine/optimizer.hpp"
+#include "engine/plan.hpp"
+#include "engine/schedule.hpp"
+#include "kernels/cpu/ops.hpp"
+#include "nst/error.hpp"
+#include "nst/memory.hpp"
+
+namespace nst {
+namespace {
+
+// Counts floats as the cpu backend would hold them. Pointers it hands out
+// lie in an address range no process maps (each op here is a no-op, so
+// none is ever dereferenced; one that were would fault at once rather than
+// scribble on memory).
+class SizingBackend final : public Backend {
+ public:
+  std::string name() const override { return "cpu"; }
+
+  float* allocate(size_t floats) override {
+    float* p = reinterpret_cast<float*>(kBase + next_ * sizeof(float));
+    next_ += floats + 16;
+    blocks_.push_back(floats);
+    held_ += floats;
+    note_peak();
+    return p;
+  }
+  size_t mark() const override { return blocks_.size(); }
+  void release(size_t mark) override {
+    while (blocks_.size() > mark) {
+      held_ -= blocks_.back();
+      blocks_.pop_back();
+    }
+  }
+  void reserve_conv2d(const Shape& x, int cout) override {
+    grow(conv_ws_, cpu::conv2d_workspace_floats(x.n, x.h, x.w, x.c, cout));
+  }
+  void reserve_style_loss(const Shape& f) override {
+    grow(style_ws_, cpu::style_loss_workspace_floats(f.n, f.h * f.w, f.c));
+  }
+  void upload(float*, const float*, size_t) override {}
+  // The host reads what it downloads (the style Grams): zeros, defined.
+  void download(float* dst, const float*, size_t n) override { std::fill(dst, dst + n, 0.f); }
+  void fill(float*, float, size_t) override {}
+  void conv2d_fprop(float*, const float*, const Shape&, const float*, const float*, int, bool) override {}
+  const float* prepare_conv2d_dgrad(const float*, int cin, int cout) override {
+    return allocate(static_cast<size_t>(9) * cin * cout);  // as the cpu backend does
+  }
+  void conv2d_dgrad(float*, float*, const float*, const Shape&, const float*, const float*, int) override {}
+  void pool2x2_forward(float*, const float*, const Shape&, bool) override {}
+  void pool2x2_backward(float*, const float*, const float*, const Shape&, bool) override {}
+  void gram(float*, const float*, const Shape&) override {}
+  void content_loss(float*, float*, const float*, const float*, size_t, float) override {}
+  void style_loss(float*, float*, const float*, const float*, const float*, const Shape&, float) override {}
+  void tv_loss(float*, float*, const float*, const Shape&, float) override {}
+  void adam_step(float*, float*, float*, const float*, size_t, const AdamSettings&, int) override {}
+  void preprocess(float*, const uint8_t*, size_t) override {}
+  void deprocess(uint8_t*, const float*, size_t) override {}
+  void dot(float*, const float*, const float*, size_t) override {}
+  void asum(float*, const float*, size_t) override {}
+  void axpy(float*, float, const float*, const float*, size_t) override {}
+  void scale(float*, float, size_t) override {}
+  void copy(float*, const float*, size_t) override {}
+
+  uint64_t held_bytes() const { return held_ * sizeof(float); }
+  uint64_t workspace_bytes() const { return (conv_ws_ + style_ws_) * sizeof(float); }
+  uint64_t peak_bytes() const { return peak_ * sizeof(float); }
+  void restart_peak() { peak_ = held_ + conv_ws_ + style_ws_; }
+
+ private:
+  static constexpr uintptr_t kBase = uintptr_t{1} << 46;  // above x86-64 user space's usual maps
+
+  void grow(size_t& ws, size_t floats) {
+    ws = std::max(ws, floats);
+    note_peak();
+  }
+  void note_peak() { peak_ = std::max(peak_, held_ + conv_ws_ + style_ws_); }
+
+  std::vector<size_t> blocks_;
+  size_t next_ = 0, held_ = 0, conv_ws_ = 0, style_ws_ = 0, peak_ = 0;
+};
+
+// Weights of the right shapes; their values do not change what is planned.
+NetworkWeights zero_weights(const std::vector<LayerSpec>& layers) {
+  NetworkWeights w;
+  for (const LayerSpec& l : layers) {
+    if (l.kind != LayerKind::Conv3x3) continue;
+    ConvWeights c;
+    c.name = l.name;
+    c.cin = l.cin;
+    c.cout = l.cout;
+    c.kernel.assign(static_cast<size_t>(9) * l.cin * l.cout, 0.f);
+    c.bias.assign(static_cast<size_t>(l.cout), 0.f);
+    w.convs.push_back(std::move(c));
+  }
+  w.description = "zeros (memory estimate)";
+  return w;
+}
+
+uint64_t weight_bytes(const NetworkWeights& w) {
+  uint64_t floats = 0;
+  for (const ConvWeights& c : w.convs) floats += c.kernel.size() + c.bias.size();
+  return floats * sizeof(float);
+}
+
+bool runs_on_cuda(const ComputeOptions& c) {
+  return c.device == Device::Cuda || (c.device == Device::Auto && cuda_available());
+}
+
+// One scale, planned in the Session's order: Plan, Objective, Optimizer,
+// then the targets (each style image's pass allocates scratch and frees it).
+MemoryEstimate::Scale estimate_scale(Model& model, SizingBackend& counter, const Image& content,
+                                     const std::vector<Image>& styles, int size, const Options& options) {
+  const Image scaled = resize_longest_side(content, size);
+  MemoryEstimate::Scale s;
+  s.width = scaled.width;
+  s.height = scaled.height;
+  counter.restart_peak();
+  const uint64_t before = counter.held_bytes();
+  Plan plan(model, Shape{1, scaled.height, scaled.width, 3}, deepest_tap(model.network(), options));
+  const uint64_t planned = counter.held_bytes();
+  Objective objective(plan, options);
+  const uint64_t targets = counter.held_bytes();
+  const std::unique_ptr<Optimizer> optimizer = make_optimizer(plan, options);
+  const uint64_t optimised = counter.held_bytes();
+  objective.set_content(scaled);
+  const uint64_t before_styles = counter.peak_bytes();
+  objective.set_styles(scaled_styles(styles, scaled, size, options), options.style_blend_weights);
+  s.parts = {{"image, activations and gradients", planned - before},
+             {"loss targets", targets - planned},
+             {"optimiser state", optimised - targets},
+             {"style image passes (freed after)", counter.peak_bytes() - before_styles},
+             {"workspaces (kept for the run)", counter.workspace_bytes()}};
+  s.peak = counter.peak_bytes();
+  return s;
+}
+
+// As the Schedule does (its workspaces then have their final size from the
+// first scale on).
+void plan_finest_first(Model& model, const Image& content, int size, const Options& options) {
+  const Image finest = resize_longest_side(content, size);
+  Plan plan(model, Shape{1, finest.height, finest.width, 3}, deepest_tap(model.network(), options));
+  Objective objective(plan, options);
+  make_optimizer(plan, options);
+}
+
+}  // namespace
+
+MemoryEstimate estimate_memory(const Image& content, const std::vector<Image>& styles, const Options& options,
+                               bool host_weights) {
+  if (runs_on_cuda(options.compute)) {
+    throw InvalidArgument("memory estimate: only the cpu backend's memory is estimated so far, and this run would "
+                          "use cuda; ask for --device cpu");
+  }
+  const std::vector<LayerSpec> layers = model_layers(options.model);
+  options.validate(layers);
+  const NetworkWeights weights = zero_weights(layers);
+  auto backend = std::make_unique<SizingBackend>();
+  SizingBackend& counter = *backend;
+  Model model(weights, layers, options.pooling, std::move(backend));
+
+  MemoryEstimate e;
+  e.backend = counter.name();
+  const uint64_t host = host_weights ? weight_bytes(weights) : 0;
+  if (host_weights) e.model.push_back({"weights as read (host)", host});
+  e.model.push_back({"weights and dgrad kernels on the backend", counter.held_bytes()});
+  const std::vector<Options::Scale> scales = options.schedule();
+  if (scales.size() > 1) plan_finest_first(model, content, scales.back().size, options);
+  for (const Options::Scale& sc : scales) {
+    MemoryEstimate::Scale s = estimate_scale(model, counter, content, styles, sc.size, options);
+    s.peak += host;  // the backend's peak holds its own copy of the weights, not the caller's
+    e.peak = std::max(e.peak, s.peak);
+    e.scales.push_back(std::move(s));
+  }
+  return e;
+}
+
+uint64_t available_host_memory() {
+  std::ifstream meminfo("/proc/meminfo");
+  for (std::string line; std::getline(meminfo, line);) {
+    std::istringstream in(line);
+    std::string key;
+    uint64_t kb = 0;
+    if (in >> key >> kb && key == "MemAvailable:") return kb * 1024;
+  }
+  return 0;
+}
+
+}  // namespace nst

@@ -1,0 +1,132 @@
+// `nst --dry-run` against what a run really holds: the estimate's growth
+// from a tiny run to two real sizes is within 10 % of the growth of the
+// run's peak resident memory (the tiny run is the start-up base: libraries,
+// the weights as read, the images), measured with wait4() on the child.
+// Also: --max-memory refuses a run that does not fit, before any work.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "nst/image.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct ChildRun {
+  int code = -1;
+  std::string output;
+  long peak_rss_kb = 0;  // the child's ru_maxrss
+};
+
+// Runs nst with `args`, its stdout and stderr captured, and its peak RSS.
+ChildRun run_nst(const std::vector<std::string>& args) {
+  int out[2];
+  if (pipe(out) != 0) return {};
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    dup2(out[1], 2);
+    close(out[0]);
+    close(out[1]);
+    std::vector<char*> argv = {const_cast<char*>(NST_CLI)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(NST_CLI, argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  ChildRun r;
+  char buf[4096];
+  for (ssize_t n; (n = read(out[0], buf, sizeof buf)) > 0;) r.output.append(buf, static_cast<size_t>(n));
+  close(out[0]);
+  int status = 0;
+  rusage usage{};
+  wait4(pid, &status, 0, &usage);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.peak_rss_kb = usage.ru_maxrss;
+  return r;
+}
+
+// "peak 123.4 MB (129394688 bytes)" -> 129394688.
+double estimated_bytes(const ChildRun& r) {
+  const size_t at = r.output.find("MB (");
+  if (at == std::string::npos) return -1;
+  return std::stod(r.output.substr(at + 4));
+}
+
+class MemoryEstimateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("nst_memory_test_" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    nst::save_image(p("content.png"), nst::noise_image(480, 360, 1));
+    nst::save_image(p("style.png"), nst::noise_image(300, 300, 2));
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string p(const std::string& name) const { return (dir_ / name).string(); }
+  // One scale, L-BFGS (the default, the most state), one iteration.
+  std::vector<std::string> args(int size) const {
+    return {"--content", p("content.png"), "--style", p("style.png"), "--output", p("out.png"), "--weights",
+            "random:1", "--device", "cpu", "--threads", "1", "--image-size", std::to_string(size), "--scales",
+            std::to_string(size), "--iterations", "1", "--print-every", "0"};
+  }
+  ChildRun dry_run(int size) const {
+    std::vector<std::string> a = args(size);
+    a.push_back("--dry-run");
+    return run_nst(a);
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(MemoryEstimateTest, GrowthMatchesThePeakResidentMemoryOfRealRunsWithinTenPercent) {
+  const int kBase = 32;
+  const ChildRun base_estimate = dry_run(kBase), base_run = run_nst(args(kBase));
+  ASSERT_EQ(base_estimate.code, 0) << base_estimate.output;
+  ASSERT_EQ(base_run.code, 0) << base_run.output;
+  fs::remove(p("out.png"));
+  for (int size : {256, 480}) {
+    const ChildRun estimate = dry_run(size);
+    ASSERT_EQ(estimate.code, 0) << estimate.output;
+    EXPECT_FALSE(fs::exists(p("out.png"))) << "a dry run writes nothing";
+    const ChildRun real = run_nst(args(size));
+    ASSERT_EQ(real.code, 0) << real.output;
+    const double estimated = estimated_bytes(estimate) - estimated_bytes(base_estimate);
+    const double measured = 1024.0 * (real.peak_rss_kb - base_run.peak_rss_kb);
+    std::printf("%d px: estimated %.1f MB above the %d px run, measured %.1f MB (%+.1f %%)\n", size,
+                estimated / (1 << 20), kBase, measured / (1 << 20), 100.0 * (estimated - measured) / measured);
+    EXPECT_NEAR(estimated, measured, 0.10 * measured) << estimate.output;
+    fs::remove(p("out.png"));
+  }
+}
+
+TEST_F(MemoryEstimateTest, DryRunListsEveryPartAndWhetherItFits) {
+  std::vector<std::string> a = args(128);
+  a.insert(a.end(), {"--dry-run", "--max-memory", "1G"});
+  const ChildRun r = run_nst(a);
+  ASSERT_EQ(r.code, 0) << r.output;
+  for (const char* part : {"weights as read", "dgrad", "activations and gradients", "loss targets",
+                           "optimiser state", "style image passes", "workspaces", "--max-memory 1024.0 MB: fits"})
+    EXPECT_NE(r.output.find(part), std::string::npos) << part << " missing from:\n" << r.output;
+  EXPECT_FALSE(fs::exists(p("out.png")));
+}
+
+TEST_F(MemoryEstimateTest, MaxMemoryRefusesARunThatDoesNotFitBeforeAnyWork) {
+  std::vector<std::string> a = args(256);
+  a.insert(a.end(), {"--max-memory", "64M"});
+  const ChildRun r = run_nst(a);
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("--max-memory 64.0 MB"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("iter "), std::string::npos) << "no iteration may run:\n" << r.output;
+  EXPECT_FALSE(fs::exists(p("out.png")));
+}
+
+}  // namespace
