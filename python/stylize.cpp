@@ -57,15 +57,14 @@ ImageArray stylize(nb::handle content_array, nb::handle style_arrays, const Weig
 }
 
 std::string stylize_doc() {
-  return "stylize(content, styles, *, weights, progress=None, log=None, **options) -> numpy.ndarray\n\n"
-         "Stylises `content` (uint8 array (H, W, 3)) with the style images `styles` (a list of such\n"
+  return "Stylises `content` (uint8 array (H, W, 3)) with the style images `styles` (a list of such\n"
          "arrays) and returns a new uint8 array (h, w, 3), h and w scaled so that the longer is\n"
          "image_size. The GIL is released during the run: other Python threads go on.\n\n"
          "    weights (nst.Weights): from nst.load_weights(path) or nst.random_weights(seed)\n"
          "    progress (callable): called after each iteration with an nst.Progress; an exception\n"
          "        it raises stops the run and is raised by stylize\n"
          "    log (callable): called with each line the library logs (str)\n\n"
-         "Options (defaults: nst::Options, README.md):\n" +
+         "Options (defaults: those of nst::Options, engine/include/nst/nst.hpp):\n" +
          options_doc() +
          "\nRaises TypeError for an unknown keyword or a value of the wrong type, nst.InvalidArgument\n"
          "(a ValueError) for a bad value, nst.OutOfMemory (a MemoryError), nst.DeviceError.";
