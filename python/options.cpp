@@ -54,88 +54,86 @@ E choose(const Choice<E> (&choices)[N], nb::handle value, const std::string& wha
 }
 
 // A library parser's message, prefixed with the option it came from.
-template <class Parse>
-auto parse_named(Parse parse, nb::handle value, const std::string& what) {
+template <auto Parse>
+auto parsed(nb::handle value, const std::string& what) {
   const std::string text = to_string(value, what);
   try {
-    return parse(text);
+    return Parse(text);
   } catch (const InvalidArgument& e) {
     throw InvalidArgument(what + ": " + e.what());
   }
 }
 
+template <const auto& Table>
+auto chosen(nb::handle value, const std::string& what) {
+  return choose(Table, value, what);
+}
+
+// The setter of a field of Options, or of Options::compute, converting with
+// `Convert` (a function of the value and the option's name).
+template <auto Field, auto Convert>
+void set(Options& o, nb::handle value, const std::string& what) {
+  o.*Field = Convert(value, what);
+}
+template <auto Field, auto Convert>
+void set_compute(Options& o, nb::handle value, const std::string& what) {
+  o.compute.*Field = Convert(value, what);
+}
+
 const std::vector<OptionSpec>& option_table() {
   static const std::vector<OptionSpec> table = {
-      // What is computed.
-      {"image_size", "int", "longest side of the output in pixels",
-       [](Options& o, nb::handle v, const std::string& w) { o.image_size = to_int(v, w); }},
-      {"iterations", "int", "iterations at the first scale (a third of it at each finer one)",
-       [](Options& o, nb::handle v, const std::string& w) { o.iterations = to_int(v, w); }},
-      {"scales", "list of int",
-       "longest sides, coarse to fine (image_size is the last); [] = 256 doubling up to image_size",
-       [](Options& o, nb::handle v, const std::string& w) { o.scales = to_int_list(v, w); }},
-      {"scale_iterations", "list of int", "iterations per scale, one per scale (overrides iterations)",
-       [](Options& o, nb::handle v, const std::string& w) { o.scale_iterations = to_int_list(v, w); }},
-      {"content_weight", "float", "content loss weight",
-       [](Options& o, nb::handle v, const std::string& w) { o.content_weight = to_float(v, w); }},
-      {"style_weight", "float", "style loss weight",
-       [](Options& o, nb::handle v, const std::string& w) { o.style_weight = to_float(v, w); }},
-      {"tv_weight", "float", "total-variation weight",
-       [](Options& o, nb::handle v, const std::string& w) { o.tv_weight = to_float(v, w); }},
-      {"optimizer", choice_list(kOptimizers), "the optimiser",
-       [](Options& o, nb::handle v, const std::string& w) { o.optimizer = choose(kOptimizers, v, w); }},
-      {"learning_rate", "float", "step size; 0 = the optimiser's default (L-BFGS 1, Adam 10)",
-       [](Options& o, nb::handle v, const std::string& w) { o.learning_rate = to_float(v, w); }},
-      {"beta1", "float", "Adam's first-moment decay",
-       [](Options& o, nb::handle v, const std::string& w) { o.beta1 = to_float(v, w); }},
-      {"beta2", "float", "Adam's second-moment decay",
-       [](Options& o, nb::handle v, const std::string& w) { o.beta2 = to_float(v, w); }},
-      {"eps", "float", "Adam's epsilon",
-       [](Options& o, nb::handle v, const std::string& w) { o.eps = to_float(v, w); }},
-      {"lbfgs_history", "int", "L-BFGS correction pairs kept",
-       [](Options& o, nb::handle v, const std::string& w) { o.lbfgs_history = to_int(v, w); }},
-      {"lbfgs_initial_step", "float", "L-BFGS first step as an RMS pixel change (0: PyTorch's rule)",
-       [](Options& o, nb::handle v, const std::string& w) { o.lbfgs_initial_step = to_float(v, w); }},
-      {"init", choice_list(kInits), "start image: the content, noise, or init_image",
-       [](Options& o, nb::handle v, const std::string& w) { o.init = choose(kInits, v, w); }},
-      {"init_image", "uint8 array (H, W, 3)", "start image for init='image' (resized to each scale)",
-       [](Options& o, nb::handle v, const std::string& w) { o.init_image = image_from_array(v, w); }},
-      {"seed", "int", "seed of the random init, 0 to 2**64-1",
-       [](Options& o, nb::handle v, const std::string& w) { o.seed = to_seed(v, w); }},
-      {"model", "'vgg16' or 'vgg19'", "the network; must be the weights' model (the default)",
-       [](Options& o, nb::handle v, const std::string& w) { o.model = parse_named(parse_model, v, w); }},
-      {"pooling", choice_list(kPoolings), "pooling in the network",
-       [](Options& o, nb::handle v, const std::string& w) { o.pooling = choose(kPoolings, v, w); }},
-      {"content_layers", "list of str", "content layers (block4_conv2 or relu4_2)",
-       [](Options& o, nb::handle v, const std::string& w) { o.content_layers = to_string_list(v, w); }},
-      {"style_layers", "list of str", "style layers",
-       [](Options& o, nb::handle v, const std::string& w) { o.style_layers = to_string_list(v, w); }},
-      {"content_layer_weights", "list of float", "one weight per content layer ([] = all 1)",
-       [](Options& o, nb::handle v, const std::string& w) { o.content_layer_weights = to_float_list(v, w); }},
-      {"style_layer_weights", "list of float", "one weight per style layer ([] = all 1)",
-       [](Options& o, nb::handle v, const std::string& w) { o.style_layer_weights = to_float_list(v, w); }},
-      {"style_scale", "float", "style images' longest side relative to the output's",
-       [](Options& o, nb::handle v, const std::string& w) { o.style_scale = to_float(v, w); }},
-      {"color_transfer", "'none', 'histogram' or 'linear'",
-       "recolour the styles to the content's palette before taking their Grams",
-       [](Options& o, nb::handle v, const std::string& w) {
-         o.color_transfer = parse_named(parse_color_transfer, v, w);
-       }},
-      {"original_colors", "bool", "keep the content's colours (its chrominance, the result's luminance)",
-       [](Options& o, nb::handle v, const std::string& w) { o.original_colors = to_bool(v, w); }},
-      {"style_blend_weights", "list of float", "one weight per style image ([] = equal)",
-       [](Options& o, nb::handle v, const std::string& w) { o.style_blend_weights = to_float_list(v, w); }},
-      // Where it is computed (Options::compute).
-      {"device", choice_list(kDevices), "'auto': CUDA when available, else the CPU",
-       [](Options& o, nb::handle v, const std::string& w) { o.compute.device = choose(kDevices, v, w); }},
-      {"threads", "int", "CPU threads (0: all cores)",
-       [](Options& o, nb::handle v, const std::string& w) { o.compute.threads = to_int(v, w); }},
-      {"conv_algo", choice_list(kConvAlgos), "CUDA convolutions: cuDNN or nst's kernels",
-       [](Options& o, nb::handle v, const std::string& w) { o.compute.conv_algo = choose(kConvAlgos, v, w); }},
-      {"gram_algo", choice_list(kGramAlgos), "CUDA Gram matrices: cuBLAS or nst's kernels",
-       [](Options& o, nb::handle v, const std::string& w) { o.compute.gram_algo = choose(kGramAlgos, v, w); }},
-      {"allow_tf32", "bool", "let cuDNN/cuBLAS use TF32 tensor cores (~1e-3 relative error)",
-       [](Options& o, nb::handle v, const std::string& w) { o.compute.allow_tf32 = to_bool(v, w); }},
+    // What is computed.
+    {"image_size", "int", "longest side of the output in pixels", set<&Options::image_size, to_int>},
+    {"iterations", "int", "iterations at the first scale (a third of it at each finer one)",
+     set<&Options::iterations, to_int>},
+    {"scales", "list of int", "longest sides, coarse to fine (image_size is the last); [] = 256 doubling up to image_size",
+     set<&Options::scales, to_int_list>},
+    {"scale_iterations", "list of int", "iterations per scale, one per scale (overrides iterations)",
+     set<&Options::scale_iterations, to_int_list>},
+    {"content_weight", "float", "content loss weight", set<&Options::content_weight, to_float>},
+    {"style_weight", "float", "style loss weight", set<&Options::style_weight, to_float>},
+    {"tv_weight", "float", "total-variation weight", set<&Options::tv_weight, to_float>},
+    {"optimizer", choice_list(kOptimizers), "the optimiser", set<&Options::optimizer, chosen<kOptimizers>>},
+    {"learning_rate", "float", "step size; 0 = the optimiser's default (L-BFGS 1, Adam 10)",
+     set<&Options::learning_rate, to_float>},
+    {"beta1", "float", "Adam's first-moment decay", set<&Options::beta1, to_float>},
+    {"beta2", "float", "Adam's second-moment decay", set<&Options::beta2, to_float>},
+    {"eps", "float", "Adam's epsilon", set<&Options::eps, to_float>},
+    {"lbfgs_history", "int", "L-BFGS correction pairs kept", set<&Options::lbfgs_history, to_int>},
+    {"lbfgs_initial_step", "float", "L-BFGS first step as an RMS pixel change (0: PyTorch's rule)",
+     set<&Options::lbfgs_initial_step, to_float>},
+    {"init", choice_list(kInits), "start image: the content, noise, or init_image", set<&Options::init, chosen<kInits>>},
+    {"init_image", "uint8 array (H, W, 3)", "start image for init='image' (resized to each scale)",
+     set<&Options::init_image, image_from_array>},
+    {"seed", "int", "seed of the random init, 0 to 2**64-1", set<&Options::seed, to_seed>},
+    {"model", "'vgg16' or 'vgg19'", "the network; must be the weights' model (the default)",
+     set<&Options::model, parsed<parse_model>>},
+    {"pooling", choice_list(kPoolings), "pooling in the network", set<&Options::pooling, chosen<kPoolings>>},
+    {"content_layers", "list of str", "content layers (block4_conv2 or relu4_2)",
+     set<&Options::content_layers, to_string_list>},
+    {"style_layers", "list of str", "style layers", set<&Options::style_layers, to_string_list>},
+    {"content_layer_weights", "list of float", "one weight per content layer ([] = all 1)",
+     set<&Options::content_layer_weights, to_float_list>},
+    {"style_layer_weights", "list of float", "one weight per style layer ([] = all 1)",
+     set<&Options::style_layer_weights, to_float_list>},
+    {"style_scale", "float", "style images' longest side relative to the output's", set<&Options::style_scale, to_float>},
+    {"color_transfer", "'none', 'histogram' or 'linear'",
+     "recolour the styles to the content's palette before taking their Grams",
+     set<&Options::color_transfer, parsed<parse_color_transfer>>},
+    {"original_colors", "bool", "keep the content's colours (its chrominance, the result's luminance)",
+     set<&Options::original_colors, to_bool>},
+    {"style_blend_weights", "list of float", "one weight per style image ([] = equal)",
+     set<&Options::style_blend_weights, to_float_list>},
+    // Where it is computed (Options::compute).
+    {"device", choice_list(kDevices), "'auto': CUDA when available, else the CPU",
+     set_compute<&ComputeOptions::device, chosen<kDevices>>},
+    {"threads", "int", "CPU threads (0: all cores)", set_compute<&ComputeOptions::threads, to_int>},
+    {"conv_algo", choice_list(kConvAlgos), "CUDA convolutions: cuDNN or nst's kernels",
+     set_compute<&ComputeOptions::conv_algo, chosen<kConvAlgos>>},
+    {"gram_algo", choice_list(kGramAlgos), "CUDA Gram matrices: cuBLAS or nst's kernels",
+     set_compute<&ComputeOptions::gram_algo, chosen<kGramAlgos>>},
+    {"allow_tf32", "bool", "let cuDNN/cuBLAS use TF32 tensor cores (~1e-3 relative error)",
+     set_compute<&ComputeOptions::allow_tf32, to_bool>},
   };
   return table;
 }
