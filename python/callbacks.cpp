@@ -2,6 +2,7 @@
 
 #include <nanobind/stl/string.h>
 
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -71,8 +72,10 @@ LogFn RunCallbacks::log_fn() {
   return [this](const std::string& line) { with_gil([&] { log_(line); }); };
 }
 
-void RunCallbacks::rethrow_if_raised() {
-  if (raised_) std::rethrow_exception(std::exchange(raised_, nullptr));
+void RunCallbacks::rethrow_raised() {
+  // with_gil keeps the exception before it throws CallbackRaised.
+  if (!raised_) throw std::logic_error("nst: CallbackRaised without a kept exception");
+  std::rethrow_exception(std::exchange(raised_, nullptr));
 }
 
 }  // namespace nst::python

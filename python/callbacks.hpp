@@ -2,7 +2,7 @@
 // released: each call takes the GIL for its duration. An exception the
 // callback raises (or a KeyboardInterrupt: Ctrl-C is checked at every
 // iteration) stops the run: it is kept, the engine is unwound with a C++
-// exception of our own, and rethrown() gives it back to Python unchanged
+// exception of our own, and rethrow_raised() gives it back to Python unchanged
 // once the GIL is held again.
 #pragma once
 #include <nanobind/nanobind.h>
@@ -35,9 +35,9 @@ class RunCallbacks {
   ProgressFn progress_fn();
   LogFn log_fn();  // empty without a log callback
 
-  // With the GIL held, after the engine has returned or thrown: rethrows
-  // what a callback raised, if any.
-  void rethrow_if_raised();
+  // With the GIL held, once CallbackRaised has unwound the engine: rethrows
+  // what the callback raised.
+  [[noreturn]] void rethrow_raised();
 
  private:
   template <class Call>

@@ -1,6 +1,7 @@
 #include "stylize.hpp"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "arrays.hpp"
@@ -26,7 +27,8 @@ std::vector<Image> style_images(nb::handle styles) {
 }
 
 // The keywords on top of the library's defaults; the model is the weights'
-// unless a keyword says otherwise, which must then agree with them.
+// unless a keyword says otherwise, which must then agree with them. The
+// other rules are Options::validate's, which nst::stylize applies.
 Options run_options(const nb::kwargs& kwargs, const Weights& weights) {
   Options options;
   options.model = weights.model;
@@ -35,7 +37,6 @@ Options run_options(const nb::kwargs& kwargs, const Weights& weights) {
     throw InvalidArgument(std::string("option 'model' is '") + model_name(options.model) + "' but the weights are " +
                           model_name(weights.model));
   }
-  options.validate(model_layers(options.model));
   return options;
 }
 
@@ -51,7 +52,7 @@ ImageArray stylize(nb::handle content_array, nb::handle style_arrays, const Weig
     nb::gil_scoped_release no_gil;
     result = nst::stylize(weights.network, content, styles, options, callbacks.progress_fn(), callbacks.log_fn());
   } catch (const CallbackRaised&) {
-    callbacks.rethrow_if_raised();
+    callbacks.rethrow_raised();
   }
   return array_from_image(std::move(result));
 }
