@@ -259,6 +259,19 @@ def test_bad_option_values_are_value_errors(content, style, weights):
             run(content, style, weights, **options)
 
 
+def test_cuda_without_a_device_is_a_device_error(content, style, weights):
+    if nst.cuda_available():
+        pytest.skip("this machine has a CUDA device")
+    with pytest.raises(nst.DeviceError, match="device 'cuda' requested"):
+        run(content, style, weights, device="cuda")
+
+
+def test_loss_overflow_is_an_nst_error(content, style, weights):
+    with pytest.raises(nst.Error, match="loss is not finite") as info:
+        run(content, style, weights, style_weight=3e38)  # finite, but the loss overflows float32
+    assert type(info.value) is nst.Error
+
+
 def test_missing_weights_file_is_a_file_error(tmp_path):
     missing = tmp_path / "none.h5"
     with pytest.raises(OSError, match="none.h5") as info:
