@@ -10,7 +10,7 @@ namespace nst::python {
 namespace {
 
 Progress progress_of(const IterationStats& st) {
-  return Progress{st.iteration, st.iterations, st.scale, st.scales, st.width, st.height, st.losses, st.ms};
+  return Progress{st.iteration, st.iterations, st.scale, st.scales, st.width, st.height, st.losses, st.losses_read, st.ms};
 }
 
 std::string losses_repr(const Losses& l) {
@@ -42,6 +42,7 @@ void bind_progress(nb::module_& m) {
       .def_ro("width", &Progress::width, "of this scale's image")
       .def_ro("height", &Progress::height)
       .def_ro("losses", &Progress::losses, "evaluated at this iteration's image, before its update")
+      .def_ro("losses_read", &Progress::losses_read, "False when loss_every skipped the read: losses are NaN")
       .def_ro("ms", &Progress::ms, "wall time of this iteration")
       .def("__repr__", &progress_repr);
 }

@@ -19,7 +19,8 @@ namespace nb = nanobind;
 // Session, which lives only during the call.
 struct Progress {
   int iteration = 0, iterations = 0, scale = 0, scales = 1, width = 0, height = 0;
-  Losses losses;
+  Losses losses;  // NaN when not read (Options::loss_every)
+  bool losses_read = true;
   double ms = 0;
 };
 

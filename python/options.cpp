@@ -124,6 +124,9 @@ const std::vector<OptionSpec>& option_table() {
      set<&Options::original_colors, to_bool>},
     {"style_blend_weights", "list of float", "one weight per style image ([] = equal)",
      set<&Options::style_blend_weights, to_float_list>},
+    {"loss_every", "int",
+     "read the losses back every N iterations and at each scale's last (Adam; L-BFGS reads them always)",
+     set<&Options::loss_every, to_int>},
     // Where it is computed (Options::compute).
     {"device", choice_list(kDevices), "'auto': CUDA when available, else the CPU",
      set_compute<&ComputeOptions::device, chosen<kDevices>>},

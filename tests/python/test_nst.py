@@ -2,6 +2,7 @@
 errors. Random VGG16 weights and images of 32-64 px keep each run well
 under a second; one test uses the real weights when they are present."""
 import _thread
+import importlib.util
 import threading
 import time
 from pathlib import Path
@@ -97,6 +98,13 @@ def test_losses_decrease_over_a_run(content, style, weights):
     assert totals[-1] < 0.8 * totals[0]
     last = seen[-1].losses
     assert last.total == pytest.approx(last.content + last.style + last.tv, rel=1e-6)
+
+
+def test_loss_every_skips_the_reads_between(content, style, weights):
+    seen = []
+    run(content, style, weights, iterations=5, optimizer="adam", loss_every=2, progress=seen.append)
+    assert [p.losses_read for p in seen] == [False, True, False, True, True]  # the last is always read
+    assert all(np.isnan(p.losses.total) != p.losses_read for p in seen)
 
 
 def test_log_receives_the_library_lines(content, style, weights):
@@ -299,7 +307,7 @@ ONE_VALUE_PER_OPTION = {
     "model": "vgg16", "pooling": "avg", "content_layers": "relu4_2",
     "style_layers": ("block1_conv1", "conv2_1"), "content_layer_weights": [1],
     "style_layer_weights": [0.5, 2], "style_scale": 0.5, "color_transfer": "linear",
-    "original_colors": True, "style_blend_weights": [1.0], "device": "cpu", "threads": np.int64(1),
+    "original_colors": True, "style_blend_weights": [1.0], "loss_every": 2, "device": "cpu", "threads": np.int64(1),
     "conv_algo": "custom", "gram_algo": "custom", "allow_tf32": False,
 }
 
@@ -331,6 +339,18 @@ def test_weights_know_their_model_and_source():
     w = nst.random_weights(3, model="vgg19")
     assert w.model == "vgg19" and "3" in w.description
     assert "vgg19" in repr(w)
+
+
+def test_readme_example_runs(tmp_path, content, style):
+    # examples/python/stylize.py is what README.md's Python block quotes.
+    spec = importlib.util.spec_from_file_location("example", REPO / "examples" / "python" / "stylize.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    nst.save_image(tmp_path / "content.png", content)
+    nst.save_image(tmp_path / "style.png", style)
+    example.stylize_file(tmp_path / "content.png", tmp_path / "style.png", tmp_path / "out.png", "random",
+                         image_size=32, iterations=2)
+    assert max(nst.load_image(tmp_path / "out.png").shape[:2]) == 32
 
 
 def test_real_weights_short_run(content, style):
