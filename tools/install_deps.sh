@@ -15,6 +15,7 @@ packages=(
   libboost-context-dev          # fibers for the CUDA-on-CPU runtime
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-dev         # libFuzzer and its sanitizer runtimes (tools/fuzz.sh)
+  python3-dev python3-venv      # the Python module: headers, and venv for tools/python_test.sh
 )
 
 missing=()
