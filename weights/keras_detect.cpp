@@ -46,7 +46,7 @@ ModelKind model_from_layer_names(const std::string& path, const std::string& gro
 
 ModelKind detect_keras_model(const std::string& path) {
   const std::lock_guard<std::mutex> lock(h5::library_mutex());
-  const h5::File f = h5::File::open(path, h5::File::Mode::ReadOnly, "weights file");
+  const h5::File f = keras::open_weights_file(path);
   if (keras::is_keras3(f)) {
     std::vector<std::string> names;
     for (const keras::Keras3Layer& l : keras::keras3_layers(f)) names.push_back(l.name);

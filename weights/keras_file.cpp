@@ -2,11 +2,34 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <memory>
 
 #include "nst/error.hpp"
 #include "nst/network.hpp"
+#include "weights/torch_pth.hpp"
 
 namespace nst::keras {
+
+namespace {
+
+bool is_torch_file(const std::string& path) {
+  const std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
+  uint8_t head[4];
+  return f && std::fread(head, 1, sizeof head, f.get()) == sizeof head && torch::looks_like_torch_file(head, sizeof head);
+}
+
+}  // namespace
+
+h5::File open_weights_file(const std::string& path) {
+  try {
+    return h5::File::open(path, h5::File::Mode::ReadOnly, "weights file");
+  } catch (const FileError& e) {
+    if (!is_torch_file(path)) throw;
+    throw FileError(std::string(e.what()) + "\n  It is a PyTorch .pth file (torchvision's VGG state dict?): convert it " +
+                    "once with: nst-weights import " + path + " OUT.h5, then use OUT.h5");
+  }
+}
 
 void bad_file(const std::string& path, const std::string& what) {
   throw FileError("weights file '" + path + "': " + what);

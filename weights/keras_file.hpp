@@ -19,6 +19,10 @@
 
 namespace nst::keras {
 
+// Opens a weights file read-only; when it is no HDF5 file but a PyTorch
+// .pth, the message says how to convert it (nst-weights import).
+h5::File open_weights_file(const std::string& path);
+
 // Throws nst::FileError "weights file '<path>': <what>".
 [[noreturn]] void bad_file(const std::string& path, const std::string& what);
 

@@ -171,7 +171,7 @@ const ConvWeights& NetworkWeights::conv(const std::string& name) const {
 
 NetworkWeights load_keras_weights(const std::string& path, const std::vector<LayerSpec>& layers) {
   const std::lock_guard<std::mutex> lock(h5::library_mutex());
-  const h5::File f = h5::File::open(path, h5::File::Mode::ReadOnly, "weights file");
+  const h5::File f = keras::open_weights_file(path);
   NetworkWeights w;
   w.description = path;
   if (keras::is_keras3(f)) {

@@ -178,7 +178,8 @@ TEST(TorchImport, FoldMapsTorchRedToCaffeChannelTwo) {
   c.bias = {0.f};
   fold_torchvision_input(c);
   for (int i = 0; i < 27; ++i) {
-    if (i != 4 * 3 + 2) EXPECT_EQ(c.kernel[i], 0.f) << i;
+    if (i == 4 * 3 + 2) continue;
+    EXPECT_EQ(c.kernel[i], 0.f) << i;
   }
   EXPECT_FLOAT_EQ(c.kernel[4 * 3 + 2], float(1 / (255 * 0.229)));
   const double caffe_r = 10.0;  // some caffe-space input on channel 2 (R)
