@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A small Keras 3 `.weights.h5` file for tests/weights/test_keras3_weights.cpp.
+"""A small Keras 3 `.weights.h5` file for tests/weights/test_keras_weights.cpp (Keras3Test).
 
 Builds keras.applications.VGG16's conv stack (same layer names and order:
 block1_conv1 ... block5_conv3, block1_pool ... block5_pool) with every width
