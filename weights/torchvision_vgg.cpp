@@ -162,6 +162,16 @@ ImportedWeights torchvision_vgg(const torch::StateDict& dict, const std::string&
     cw.bias = b.values;
     out.weights.convs.push_back(std::move(cw));
   }
+  // Every features tensor must have been one of those convs: a bias at an
+  // index with no conv (or a second model's keys) is not silently dropped.
+  if (by_key.size() != 2 * out.weights.convs.size())
+    for (const auto& entry : by_key) {
+      const size_t dot = entry.first.find('.', 9);
+      const int index = std::stoi(entry.first.substr(9, dot - 9));
+      if (std::find(indices.begin(), indices.end(), index) == indices.end())
+        bad(name, "has '" + entry.first + "', which " + model_name(out.model) + " has no conv for (features." +
+                      join(indices) + ")");
+    }
   fold_torchvision_input(out.weights.convs.front());
   return out;
 }

@@ -454,6 +454,11 @@ TEST_F(VggDictTest, BatchNormKeysAreRefused) {
   expect_refused("batch-norm VGGs are not supported");
 }
 
+TEST_F(VggDictTest, FeaturesKeyWithoutAConvIsRefused) {
+  dict_.push_back({"features.3.bias", {{1}, {0.f}}});
+  expect_refused("has 'features.3.bias', which vgg16 has no conv for");
+}
+
 TEST_F(VggDictTest, WidthThatIsNoDivisorIsRefused) {
   at("features.0.weight").shape = {3, 3, 3, 3};
   expect_refused("its width is not 64 divided by");
