@@ -128,8 +128,8 @@ const Value* rebuild_tensor(Unpickler& u, const Items& a, size_t min_args, size_
   if (stride.size() != t->shape.size())
     u.fail("tensor has " + std::to_string(t->shape.size()) + " dimension(s) but " + std::to_string(stride.size()) +
            " stride(s)");
+  t->numel = checked_numel(u, t->shape);  // first: contiguous() multiplies the sizes too
   if (!contiguous(t->shape, stride)) u.fail("tensor on storage '" + storage->key + "' is not contiguous");
-  t->numel = checked_numel(u, t->shape);
   if (offset < 0 || static_cast<uint64_t>(offset) > storage->numel || t->numel > storage->numel - offset)
     u.fail("tensor of " + std::to_string(t->numel) + " element(s) at offset " + std::to_string(offset) +
            " does not fit its storage '" + storage->key + "' of " + std::to_string(storage->numel));
