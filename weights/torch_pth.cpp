@@ -144,13 +144,26 @@ const Value* rebuild_parameter(Unpickler& u, const Items& a) {
   return a[0];
 }
 
+// OrderedDict() (Python 3 pickles add the items with SETITEMS) or
+// OrderedDict([[k, v], ...]) (Python 2.7's OrderedDict.__reduce__, which
+// older legacy files were written with).
+const Value* ordered_dict(Unpickler& u, const Items& a) {
+  Value* d = u.make(Kind::Dict);
+  if (a.empty()) return d;
+  if (a.size() != 1 || a[0]->kind != Kind::List)
+    u.fail("OrderedDict called with something other than nothing or a list of (key, value) pairs");
+  for (const Value* pair : a[0]->items) {
+    if ((pair->kind != Kind::List && pair->kind != Kind::Tuple) || pair->items.size() != 2)
+      u.fail("OrderedDict item is a " + pickle::kind_name(*pair) + ", expected a (key, value) pair");
+    d->entries.emplace_back(pair->items[0], pair->items[1]);
+  }
+  return d;
+}
+
 // The whitelist: nothing outside it can be named, let alone called.
 pickle::Globals state_dict_globals() {
   pickle::Globals g;
-  g["collections.OrderedDict"] = [](Unpickler& u, const Items& a) -> const Value* {
-    if (!a.empty()) u.fail("OrderedDict called with arguments");
-    return u.make(Kind::Dict);
-  };
+  g["collections.OrderedDict"] = ordered_dict;
   g["torch._utils._rebuild_tensor_v2"] = [](Unpickler& u, const Items& a) { return rebuild_tensor(u, a, 6, 7); };
   g["torch._utils._rebuild_tensor"] = [](Unpickler& u, const Items& a) { return rebuild_tensor(u, a, 4, 4); };
   g["torch._utils._rebuild_parameter"] = rebuild_parameter;

@@ -235,6 +235,26 @@ TEST(HostilePickle, AWellFormedHandBuiltFileReads) {
   EXPECT_EQ(d[0].second.shape, (std::vector<int64_t>{2, 3}));
 }
 
+// Python 2.7 pickled an OrderedDict as OrderedDict([[key, value], ...]),
+// with keys as byte strings (SHORT_BINSTRING): older legacy files do.
+TEST(HostilePickle, APython2StyleStateDictReads) {
+  Pickle p;
+  p.global("collections", "OrderedDict").op(']').op('(').op('(');
+  p.op('U').op(17);
+  const std::string key = "features.0.weight";
+  p.b.insert(p.b.end(), key.begin(), key.end());
+  p.global("torch._utils", "_rebuild_tensor").op('(');
+  p.op('(').str("storage").global("torch", "FloatStorage").str("0").str("cpu").integer(6).op('N').op('t').op('Q');
+  p.integer(0).ints({2, 3}).ints({3, 1}).op('t').op('R');
+  p.op('l').op('e').op(0x85).op('R').stop();
+  const Bytes b = legacy_file(p.b, {"0"}, {6}, {24});
+  ASSERT_EQ(read_error(b), "");
+  const torch::StateDict d = torch::read_state_dict(b.data(), b.size(), kName, all_keys);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].first, key);
+  EXPECT_EQ(d[0].second.values.size(), 6u);
+}
+
 TEST(HostilePickle, DisallowedGlobalIsRefusedByName) {
   Pickle p;
   p.global("os", "system").str("echo pwned").op(0x85).op('R').stop();
@@ -248,9 +268,12 @@ TEST(HostilePickle, AllowedGlobalsAreOnlyCalledAsAllowed) {
   Pickle p;  // a storage type is a value, not a call
   p.global("torch", "FloatStorage").op(')').op('R').stop();
   expect_error(legacy_file(p.b, {}, {}, {}), "allowed as a value, not as a call");
-  Pickle q;  // OrderedDict with arguments
+  Pickle q;  // OrderedDict(1)
   q.global("collections", "OrderedDict").integer(1).op(0x85).op('R').stop();
-  expect_error(legacy_file(q.b, {}, {}, {}), "OrderedDict called with arguments");
+  expect_error(legacy_file(q.b, {}, {}, {}), "OrderedDict called with something other than");
+  Pickle r;  // OrderedDict([1])
+  r.global("collections", "OrderedDict").op(']').integer(1).op('a').op(0x85).op('R').stop();
+  expect_error(legacy_file(r.b, {}, {}, {}), "OrderedDict item is a int, expected a (key, value) pair");
 }
 
 TEST(HostilePickle, UnknownOpcodeIsRefused) {
