@@ -27,8 +27,8 @@ set_target_properties(nst_cli nst_weights_cli nst_score_cli PROPERTIES INSTALL_R
 install(TARGETS nst_cli nst_weights_cli nst_score_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 # pkg-config modules whose imported targets libnst links; the package
-# config makes them again (PkgConfig::STB, PkgConfig::OPENBLAS).
-set(NST_PACKAGE_PKGCONFIG_MODULES "")
+# config makes them again (PkgConfig::LIBZIP, PkgConfig::STB, PkgConfig::OPENBLAS).
+set(NST_PACKAGE_PKGCONFIG_MODULES libzip)
 if(NOT NST_STB_FROM_SOURCE)
   list(APPEND NST_PACKAGE_PKGCONFIG_MODULES stb)
 endif()

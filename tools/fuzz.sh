@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(image weights); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(image weights pth); fi
 
 CC=clang CXX=clang++ cmake -S fuzz -B build-fuzz >/dev/null
 cmake --build build-fuzz -j"$(nproc)" >/dev/null

@@ -8,6 +8,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git ca-certificates
   libhdf5-dev hdf5-tools        # weights: HDF5 C API (+ h5dump for debugging)
+  libzip-dev                    # weights: PyTorch's zip .pth files (nst-weights import)
   libopenblas-dev libopenblas-openmp-dev  # conv / Gram GEMMs on the CPU, on OpenMP threads
   libstb-dev                    # image load, resize, write
   zlib1g-dev                    # crc32 for PNG chunk checks

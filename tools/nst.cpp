@@ -58,7 +58,11 @@ std::string weights_path(const std::string& flag) {
   throw nst::FileError(
       "no VGG weights found: no --weights, $NST_WEIGHTS is unset, and " + default_weights_path() +
       " does not exist.\n  Fetch the official Keras VGG16 file (58 MB) with: weights/fetch_vgg16.sh\n"
-      "  or pass --weights FILE; --weights random[:SEED] runs an untrained network for trials");
+      "  or pass --weights FILE: a Keras 1/2 .h5 (" + std::string(kDefaultWeightsName) +
+      ", vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5) or a Keras 3 .weights.h5 of "
+      "keras.applications.VGG16/VGG19 works as is;\n"
+      "  torchvision's vgg16-397923af.pth or vgg19-dcbb9e9d.pth converts once with: nst-weights import FILE OUT.h5\n"
+      "  --weights random[:SEED] runs an untrained network for trials");
 }
 
 // --model auto: the file's layers say (random weights: VGG16).

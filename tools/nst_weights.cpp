@@ -1,12 +1,15 @@
-// nst-weights: look inside VGG16/VGG19 weights files and write random ones.
+// nst-weights: look inside VGG16/VGG19 weights files, convert the ones
+// people have, and write random ones.
 //   nst-weights inspect FILE            model, layers, shapes, statistics; OK or what is wrong
+//   nst-weights import IN OUT [--model vgg16|vgg19]
+//                                       torchvision .pth or any Keras .h5 -> Keras 1 notop layout
 //   nst-weights make-random --out FILE --seed S [--model vgg16|vgg19] [--width-divisor D]
 //                           [--flavor keras1|keras2]
 // Exit status: 0 done (inspect: the file is valid), 1 invalid file or other
 // error, 2 bad flags.
-// Uses only the public library API: the model detection and the loader are
-// the validators, so `inspect` says OK exactly when `nst --weights FILE`
-// would accept the file.
+// inspect uses the public loader and model detection as its validators, so
+// it says OK exactly when `nst --weights FILE` would accept the file; import
+// and make-random write through the internal weights/ headers.
 #include <fmt/core.h>
 
 #include <CLI/CLI.hpp>
@@ -16,12 +19,14 @@
 #include <cstdio>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <string>
 
 #include "tools/cli_common.hpp"
 #include "nst/error.hpp"
 #include "nst/network.hpp"
 #include "nst/weights.hpp"
+#include "weights/import.hpp"
 #include "weights/keras_write.hpp"
 
 namespace {
@@ -30,6 +35,7 @@ const int kDivisors[] = {1, 2, 4, 8, 16, 32, 64};  // those that keep VGG's widt
 
 struct Args {
   std::string file, out, flavor = "keras1", model = "vgg16";
+  std::string import_model;  // empty: import detects the model
   uint64_t seed = 0;
   int width_divisor = 0;  // 0: inspect infers it from block1_conv1
 };
@@ -72,20 +78,27 @@ int make_random(const Args& a) {
   return 0;
 }
 
-// --- inspect ----------------------------------------------------------------
+// --- import -----------------------------------------------------------------
 
-// The divisor whose block1_conv1 the file holds (cheap: one small layer is
-// read per guess); 1 when none fits, so that the full check says why.
-int infer_divisor(const std::string& file, nst::ModelKind model) {
-  for (int d : kDivisors) {
-    try {
-      nst::load_keras_weights(file, {nst::model_layers(model, d).front()});
-      return d;
-    } catch (const nst::Error&) {
-    }
-  }
-  return 1;
+// Reads IN in any accepted format and writes it as the official file's
+// layout; nothing is written unless IN is valid (and then atomically).
+int import_file(const Args& a) {
+  std::optional<nst::ModelKind> model;
+  if (!a.import_model.empty()) model = nst::parse_model(a.import_model);
+  const nst::ImportedWeights in = nst::import_weights(a.file, model);
+  nst::save_keras_weights(a.out, in.weights, nst::model_layers(in.model, in.width_divisor));
+  uint64_t total = 0;
+  for (const auto& c : in.weights.convs) total += params(c);
+  fmt::print("wrote {}: {} notop, width divisor {}, {} conv layers, {} parameters, from {} {}\n", a.out,
+             display_name(in.model), in.width_divisor, in.weights.convs.size(), with_commas(total), in.format,
+             a.file);
+  if (in.format.rfind("torchvision", 0) == 0)
+    fmt::print("block1_conv1 now takes nst's caffe input (BGR, 0..255 minus the mean) in place of torchvision's "
+               "normalised RGB: exact inside the image, slightly different at its border (README)\n");
+  return 0;
 }
+
+// --- inspect ----------------------------------------------------------------
 
 void print_header() {
   fmt::print("{:<14} {:<14} {:>5} {:>12} {:>10} {:>10} {:>10} {:>10}\n", "layer", "kernel(HWIO)", "bias", "params",
@@ -130,7 +143,7 @@ nst::ModelKind detect_model(const std::string& file, std::string& why) {
 int inspect(const Args& a) {
   std::string not_detected;
   const nst::ModelKind model = detect_model(a.file, not_detected);
-  const int d = a.width_divisor ? a.width_divisor : infer_divisor(a.file, model);
+  const int d = a.width_divisor ? a.width_divisor : nst::infer_keras_width_divisor(a.file, model);
   check_divisor(d);
   const auto layers = nst::model_layers(model, d);
   fmt::print("file: {}\n", a.file);
@@ -182,7 +195,8 @@ int inspect(const Args& a) {
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "nst-weights: inspect VGG16/VGG19 weights files in the Keras HDF5 layout, and write random ones.\n"
+      "nst-weights: inspect VGG16/VGG19 weights files in the Keras HDF5 layout, import torchvision and Keras 3\n"
+      "files into it, and write random ones.\n"
       "The official files are vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 (weights/fetch_vgg16.sh)\n"
       "and vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5."};
   app.require_subcommand(1);
@@ -195,6 +209,17 @@ int main(int argc, char** argv) {
   ins->add_option("file", a.file, "Weights file (.h5)")->required();
   ins->add_option("--width-divisor", a.width_divisor,
                   "Expect channel widths divided by D (default: inferred from block1_conv1)");
+
+  CLI::App* imp = app.add_subcommand(
+      "import",
+      "Convert IN to the Keras 1 notop layout nst reads (like the official file): a torchvision VGG16/VGG19 "
+      "state dict (.pth, zip or legacy format, e.g. vgg16-397923af.pth, vgg19-dcbb9e9d.pth; its input "
+      "normalisation is folded into block1_conv1), a Keras 3 .weights.h5 or a Keras 1/2 .h5. Exits 1 and "
+      "writes nothing when IN is not valid");
+  imp->add_option("in", a.file, "Weights file to convert (.pth, .weights.h5, .h5)")->required();
+  imp->add_option("out", a.out, "Output file (.h5); written to a temp file, then renamed")->required();
+  imp->add_option("--model", a.import_model, "vgg16 or vgg19: check that IN holds it (default: detected)")
+      ->check(CLI::IsMember({"vgg16", "vgg19"}));
 
   CLI::App* mk = app.add_subcommand("make-random",
                                     "Write seeded He-normal VGG16 or VGG19 weights (std sqrt(2/(9*cin)), biases "
@@ -213,5 +238,5 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   return nst::tools::run_main(app, argc, argv, "nst-weights",
-                              [&] { return ins->parsed() ? inspect(a) : make_random(a); });
+                              [&] { return ins->parsed() ? inspect(a) : imp->parsed() ? import_file(a) : make_random(a); });
 }

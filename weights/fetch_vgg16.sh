@@ -38,6 +38,27 @@ die() {
   exit 1
 }
 
+# Offline, or where the download is blocked, other files people have work.
+offline_hint() {
+  cat >&2 <<EOF
+fetch_vgg16: without the download, nst accepts these files too:
+  Keras 1/2 .h5: $NAME or
+    vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 (e.g. from ~/.keras/models/):
+    use it as is: nst --weights FILE
+  Keras 3 .weights.h5 of keras.applications.VGG16/VGG19 (include_top=False or not):
+    use it as is: nst --weights FILE
+  torchvision's vgg16-397923af.pth or vgg19-dcbb9e9d.pth (e.g. from ~/.cache/torch/hub/checkpoints/):
+    convert it once: nst-weights import FILE OUT.h5, then nst --weights OUT.h5
+  (nst-weights import also rewrites any of the Keras files in the official layout.)
+EOF
+}
+
+# die, with the offline hint first: for a download that did not happen.
+die_offline() {
+  offline_hint
+  die "$@"
+}
+
 md5_of() {
   if command -v md5sum >/dev/null 2>&1; then
     md5sum "$1" | cut -d' ' -f1
@@ -54,7 +75,7 @@ download() {  # URL FILE
   elif command -v wget >/dev/null 2>&1; then
     wget --output-document="$2" "$1"
   else
-    die "neither curl nor wget is installed; install one, or download $1 by hand and pass its path to nst --weights"
+    die_offline "neither curl nor wget is installed; install one, or download $1 by hand and pass its path to nst --weights"
   fi
 }
 
@@ -92,12 +113,12 @@ main() {
   trap 'rm -f "$tmp"' EXIT
 
   echo "fetch_vgg16: downloading $URL"
-  download "$URL" "$tmp" || die "download of $URL failed; nothing was installed"
+  download "$URL" "$tmp" || die_offline "download of $URL failed; nothing was installed"
   local got size
   got="$(md5_of "$tmp")"
   size="$(wc -c <"$tmp" | tr -d ' ')"
   if [ "$got" != "$MD5" ]; then
-    die "checksum mismatch for $URL: MD5 $got ($size bytes), expected $MD5 ($SIZE bytes for the official file);" \
+    die_offline "checksum mismatch for $URL: MD5 $got ($size bytes), expected $MD5 ($SIZE bytes for the official file);" \
       "the download is incomplete or not the official file, and was not installed"
   fi
   chmod 644 "$tmp"

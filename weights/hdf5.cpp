@@ -208,6 +208,22 @@ bool Group::has_group(const std::string& name) const {
   return obj.get() >= 0 && H5Iget_type(obj.get()) == H5I_GROUP;
 }
 
+std::vector<std::string> Group::children() const {
+  H5G_info_t info;
+  if (H5Gget_info(h_.get(), &info) < 0) fail("cannot list group '" + path_ + "'");
+  std::vector<std::string> names;
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    const ssize_t n = H5Lget_name_by_idx(h_.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (n < 0) fail("cannot read link " + std::to_string(i) + " of group '" + path_ + "'");
+    std::string name(static_cast<size_t>(n) + 1, '\0');
+    if (H5Lget_name_by_idx(h_.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, &name[0], name.size(), H5P_DEFAULT) < 0)
+      fail("cannot read link " + std::to_string(i) + " of group '" + path_ + "'");
+    name.resize(static_cast<size_t>(n));
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
 Group Group::open_group(const std::string& name) const {
   Handle g(H5Gopen2(h_.get(), name.c_str(), H5P_DEFAULT), H5Gclose);
   if (g.get() < 0) fail("cannot open group '" + child_path(name) + "'");

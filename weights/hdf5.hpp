@@ -104,6 +104,8 @@ class Group {
   // True if every component of the relative path `name` exists.
   bool has(const std::string& name) const;
   bool has_group(const std::string& name) const;
+  // The names of this group's links, in HDF5's name order.
+  std::vector<std::string> children() const;
   Group duplicate() const;  // a second handle to this group
   Group open_group(const std::string& name) const;
   Group create_group(const std::string& name);

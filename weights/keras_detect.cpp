@@ -29,14 +29,15 @@ std::vector<std::string> vgg16_convs_missing(const std::vector<std::string>& nam
   return missing;
 }
 
-// `names` is the layer_names attribute of `group` in `path`.
-ModelKind model_from_layer_names(const std::string& path, const std::string& group,
+// `names` are the layer names of `path`, which `source` says where it keeps
+// ("the attribute layer_names of '/'").
+ModelKind model_from_layer_names(const std::string& path, const std::string& source,
                                  const std::vector<std::string>& names) {
   for (const char* vgg19_only : {"block3_conv4", "block4_conv4", "block5_conv4"})
     if (lists(names, vgg19_only)) return ModelKind::Vgg19;
   const std::vector<std::string> missing = vgg16_convs_missing(names);
   if (missing.empty()) return ModelKind::Vgg16;
-  keras::bad_file(path, "neither a VGG16 nor a VGG19 notop file: the attribute layer_names of '" + group + "' lists " +
+  keras::bad_file(path, "neither a VGG16 nor a VGG19 notop file: " + source + " lists " +
                             std::to_string(names.size()) + " layer(s) (" + join_some(names) + "), without " +
                             std::to_string(missing.size()) + " of VGG16's 13 convs (" + join_some(missing) +
                             ") and without VGG19's block3_conv4..block5_conv4");
@@ -46,9 +47,15 @@ ModelKind model_from_layer_names(const std::string& path, const std::string& gro
 
 ModelKind detect_keras_model(const std::string& path) {
   const std::lock_guard<std::mutex> lock(h5::library_mutex());
-  const h5::File f = h5::File::open(path, h5::File::Mode::ReadOnly, "weights file");
+  const h5::File f = keras::open_weights_file(path);
+  if (keras::is_keras3(f)) {
+    std::vector<std::string> names;
+    for (const keras::Keras3Layer& l : keras::keras3_layers(f)) names.push_back(l.name);
+    return model_from_layer_names(path, "the vars groups under '/layers' (Keras 3 layout)", names);
+  }
   const h5::Group root = keras::weights_group(f);
-  return model_from_layer_names(path, root.path(), keras::read_attribute(root, "layer_names"));
+  return model_from_layer_names(path, "the attribute layer_names of '" + root.path() + "'",
+                                keras::read_attribute(root, "layer_names"));
 }
 
 }  // namespace nst

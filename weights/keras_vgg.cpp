@@ -1,13 +1,15 @@
 // VGG weights in the Keras HDF5 "notop" layout, read the way Keras reads
 // them: the root attribute `layer_names` lists the layers; each layer group's
 // `weight_names` lists its datasets relative to the group, kernel first,
-// bias second. Kernels are HWIO float32 for cross-correlation (tf ordering),
+// bias second. Keras 3 files (keras_file.hpp) keep each layer's kernel and
+// bias as datasets 0 and 1 of its vars group instead. Kernels are HWIO float32 for cross-correlation (tf ordering),
 // so nothing is flipped or transposed.
 //
 //   Keras 1 (the official file): fixed-length strings,
 //     /block1_conv1/block1_conv1_W_1:0  (3,3,3,64)   /block1_conv1/block1_conv1_b_1:0  (64)
 //   Keras 2 / h5py >= 3: variable-length strings,
 //     /block1_conv1/block1_conv1/kernel:0            /block1_conv1/block1_conv1/bias:0
+//   Keras 3 (.weights.h5): /layers/conv2d/vars (name "block1_conv1") /0 and /1
 #include <unistd.h>
 
 #include <algorithm>
@@ -68,6 +70,17 @@ std::vector<float> read_weight(const h5::Group& layer, const std::string& datase
   return values;
 }
 
+ConvWeights read_conv_datasets(const h5::Group& g, const std::string& kernel, const std::string& bias,
+                               const LayerSpec& l) {
+  ConvWeights cw;
+  cw.name = l.name;
+  cw.cin = l.cin;
+  cw.cout = l.cout;
+  cw.kernel = read_weight(g, kernel, l.name + " kernel", kernel_shape(l));
+  cw.bias = read_weight(g, bias, l.name + " bias", {static_cast<hsize_t>(l.cout)});
+  return cw;
+}
+
 ConvWeights read_conv(const h5::Group& root, const std::vector<std::string>& layer_names, const LayerSpec& l) {
   const std::string& file = root.file();
   if (std::find(layer_names.begin(), layer_names.end(), l.name) == layer_names.end())
@@ -84,13 +97,17 @@ ConvWeights read_conv(const h5::Group& root, const std::vector<std::string>& lay
     bad_file(file, "layer '" + l.name + "' lists " + std::to_string(names.size()) +
                        " weight(s) in weight_names, expected 2 (kernel, bias)");
 
-  ConvWeights cw;
-  cw.name = l.name;
-  cw.cin = l.cin;
-  cw.cout = l.cout;
-  cw.kernel = read_weight(g, names[0], l.name + " kernel", kernel_shape(l));
-  cw.bias = read_weight(g, names[1], l.name + " bias", {static_cast<hsize_t>(l.cout)});
-  return cw;
+  return read_conv_datasets(g, names[0], names[1], l);
+}
+
+// Keras 3: the layer's vars group, found by its name, holds 0 and 1.
+ConvWeights read_keras3_conv(const h5::File& f, const std::vector<keras::Keras3Layer>& layers, const LayerSpec& l) {
+  const auto it = std::find_if(layers.begin(), layers.end(),
+                               [&](const keras::Keras3Layer& k) { return k.name == l.name; });
+  if (it == layers.end())
+    bad_file(f.path(), "layer '" + l.name + "' is missing (no group under '/layers' has vars named " + l.name +
+                           "; Keras 3 layout)");
+  return read_conv_datasets(f.root().open_group(it->vars), "0", "1", l);
 }
 
 // Throws InvalidArgument unless `w` has every conv of `layers` at its size.
@@ -154,11 +171,17 @@ const ConvWeights& NetworkWeights::conv(const std::string& name) const {
 
 NetworkWeights load_keras_weights(const std::string& path, const std::vector<LayerSpec>& layers) {
   const std::lock_guard<std::mutex> lock(h5::library_mutex());
-  const h5::File f = h5::File::open(path, h5::File::Mode::ReadOnly, "weights file");
-  const h5::Group root = weights_group(f);
-  const std::vector<std::string> layer_names = keras::read_attribute(root, "layer_names");
+  const h5::File f = keras::open_weights_file(path);
   NetworkWeights w;
   w.description = path;
+  if (keras::is_keras3(f)) {
+    const std::vector<keras::Keras3Layer> k3 = keras::keras3_layers(f);
+    for (const LayerSpec& l : layers)
+      if (l.kind == LayerKind::Conv3x3) w.convs.push_back(read_keras3_conv(f, k3, l));
+    return w;
+  }
+  const h5::Group root = weights_group(f);
+  const std::vector<std::string> layer_names = keras::read_attribute(root, "layer_names");
   for (const LayerSpec& l : layers)
     if (l.kind == LayerKind::Conv3x3) w.convs.push_back(read_conv(root, layer_names, l));
   return w;

@@ -105,6 +105,18 @@ TEST_F(CliTest, MissingWeightsExplainHowToFetchThem) {
                         "fetch_vgg16.sh");
 }
 
+TEST_F(CliTest, MissingWeightsNameTheOtherFilesAcceptedAndHowToConvertThem) {
+  const Result r = run(base_args(), "env -u NST_WEIGHTS HOME=" + p("home") + " XDG_CACHE_HOME=");
+  for (const char* what : {"vgg16-397923af.pth", "vgg19-dcbb9e9d.pth", "Keras 3 .weights.h5", "Keras 1/2 .h5",
+                           "nst-weights import FILE OUT.h5"})
+    expect_failure_naming(r, what);
+}
+
+TEST_F(CliTest, APthFileGivenAsWeightsSaysHowToConvertIt) {
+  expect_failure_naming(run(base_args() + " --weights " + NST_TEST_DATA "/torch_vgg16_w32_zip.pth"),
+                        "nst-weights import " NST_TEST_DATA "/torch_vgg16_w32_zip.pth OUT.h5");
+}
+
 TEST_F(CliTest, UnknownFlagIsNamed) {
   expect_failure_naming(run(base_args() + " --weights random --frobnicate 3"), "--frobnicate");
 }

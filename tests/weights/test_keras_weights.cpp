@@ -1,4 +1,5 @@
-// VGG16 weights in the Keras HDF5 layout: round trips in both flavours,
+// VGG16 weights in the Keras HDF5 layout (and Keras 3 .weights.h5 files,
+// read directly): round trips in both flavours,
 // seeded random weights, and one test per way a file can be wrong, each
 // expecting nst::FileError naming the file and the exact culprit. Bad files
 // are good files edited through the HDF5 wrapper.
@@ -18,6 +19,7 @@
 #include "weights/keras_write.hpp"
 #include "tests/weights/weights_test_util.hpp"
 #include "weights/hdf5.hpp"
+#include "weights/import.hpp"
 
 namespace fs = std::filesystem;
 using namespace nst;
@@ -406,6 +408,85 @@ TEST_F(KerasWeightsTest, WeightsUnderAModelWeightsGroupLoad) {
       ASSERT_GE(H5Ocopy(src.root().id(), n.c_str(), mw.id(), n.c_str(), H5P_DEFAULT, H5P_DEFAULT), 0) << n;
   }
   expect_same_weights(load_keras_weights(nested, layers_), w_);
+}
+
+// --- Keras 3 .weights.h5 ---------------------------------------------------
+// tests/data/keras3_vgg16_w64.weights.h5 was written by Keras 3.15 itself
+// (tools/make_keras3_weights.py): layers/conv2d[_N]/vars/{0,1}, a `name`
+// attribute on each vars group. Its values are compared with the datasets
+// read independently through the HDF5 wrapper, and with its Keras 1
+// conversion.
+
+const std::string kKeras3File = std::string(NST_TEST_DATA) + "/keras3_vgg16_w64.weights.h5";
+
+class Keras3Test : public KerasWeightsTest {
+ protected:
+  void SetUp() override {
+    KerasWeightsTest::SetUp();
+    layers_ = vgg16_layers(64);
+  }
+  // A copy of the committed file to edit.
+  std::string copy() const {
+    fs::copy_file(kKeras3File, p("k3.weights.h5"));
+    return p("k3.weights.h5");
+  }
+};
+
+TEST_F(Keras3Test, IsDetectedAsVgg16) { EXPECT_EQ(detect_keras_model(kKeras3File), ModelKind::Vgg16); }
+
+// Conv k of the table is group conv2d_k: read those datasets independently.
+TEST_F(Keras3Test, ReadsTheValuesKerasWrote) {
+  const NetworkWeights w = load_keras_weights(kKeras3File, layers_);
+  ASSERT_EQ(w.convs.size(), 13u);
+  const h5::File f = h5::File::open(kKeras3File);
+  for (size_t k = 0; k < w.convs.size(); ++k) {
+    const std::string group = "layers/conv2d" + (k ? "_" + std::to_string(k) : "") + "/vars";
+    EXPECT_EQ(f.root().open_group(group).read_strings("name").at(0), w.convs[k].name);
+    EXPECT_EQ(w.convs[k].kernel, f.root().open_dataset(group + "/0").read_floats()) << w.convs[k].name;
+    EXPECT_EQ(w.convs[k].bias, f.root().open_dataset(group + "/1").read_floats()) << w.convs[k].name;
+  }
+}
+
+TEST_F(Keras3Test, ImportWritesAKeras1FileWithTheSameWeights) {
+  const ImportedWeights in = import_weights(kKeras3File);
+  EXPECT_EQ(in.width_divisor, 64);
+  save_keras_weights(p("k1.h5"), in.weights, layers_);
+  expect_same_weights(load_keras_weights(p("k1.h5"), layers_), load_keras_weights(kKeras3File, layers_));
+}
+
+// Keras 3 versions that do not name vars: the conv2d groups in suffix
+// order (conv2d, conv2d_1, ..., conv2d_10, not the name order) are the table's convs.
+TEST_F(Keras3Test, UnnamedVarsAreTakenInModelOrder) {
+  const std::string path = copy();
+  {
+    h5::File f = edit(path);
+    for (const std::string& g : f.root().open_group("layers").children()) {
+      h5::Group vars = f.root().open_group("layers/" + g + "/vars");
+      if (vars.has_attribute("name")) vars.remove_attribute("name");
+    }
+  }
+  EXPECT_EQ(detect_keras_model(path), ModelKind::Vgg16);
+  expect_same_weights(load_keras_weights(path, layers_), load_keras_weights(kKeras3File, layers_));
+}
+
+TEST_F(Keras3Test, MissingLayerIsNamed) {
+  const std::string path = copy();
+  edit(path).root().remove("layers/conv2d_5");
+  expect_load_error_naming(path, {"layer 'block3_conv2' is missing", "Keras 3 layout"});
+  EXPECT_THROW(detect_keras_model(path), FileError);
+}
+
+TEST_F(Keras3Test, WrongShapeAndDtypeAreNamed) {
+  const std::string path = copy();
+  {
+    h5::File f = edit(path);
+    h5::Group vars = f.root().open_group("layers/conv2d_3/vars");  // block2_conv2
+    vars.remove("0");
+    vars.write_dataset("0", {3, 3, 2, 3}, std::vector<float>(54, 0.f));
+    vars.remove("1");
+    vars.write_dataset("1", {2}, {0.f, 0.f}, H5T_IEEE_F64LE);
+  }
+  expect_load_error_naming(path, {"block2_conv2 kernel has shape 3x3x2x3, expected 3x3x2x2", "/layers/conv2d_3/vars/0"});
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
-// `nst-weights` (make-random, inspect) and weights/fetch_vgg16.sh end to end:
-// exit codes, what they print, and that a failed fetch installs nothing.
+// `nst-weights` (make-random, inspect, import) and weights/fetch_vgg16.sh end
+// to end: exit codes, what they print, and that a failed fetch or import
+// installs nothing.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -188,7 +189,68 @@ TEST_F(NstWeightsCliTest, MakeRandomRejectsAnUnknownModel) {
   EXPECT_FALSE(fs::exists(p("w.h5")));
 }
 
+// --- import -------------------------------------------------------------------
+
+const std::string kData = NST_TEST_DATA;
+
+TEST_F(NstWeightsCliTest, ImportOfTorchvisionFilesGivesFilesInspectAccepts) {
+  for (const char* in : {"torch_vgg16_w32_zip.pth", "torch_vgg16_w32_legacy.pth", "torch_vgg19_w64_zip.pth"}) {
+    const std::string out = p(std::string(in) + ".h5");
+    const Result r = run(tool("import " + kData + "/" + in + " " + out));
+    EXPECT_EQ(r.code, 0) << r.output;
+    expect_contains(r, "from torchvision .pth");
+    expect_contains(r, "border");
+    const Result i = run(tool("inspect " + out));
+    EXPECT_EQ(i.code, 0) << i.output;
+    expect_contains(i, "\nOK\n");
+  }
+}
+
+TEST_F(NstWeightsCliTest, ImportOfAKeras3FileGivesAFileInspectAccepts) {
+  const Result r = run(tool("import " + kData + "/keras3_vgg16_w64.weights.h5 " + p("k1.h5")));
+  EXPECT_EQ(r.code, 0) << r.output;
+  expect_contains(r, "VGG16 notop, width divisor 64");
+  EXPECT_EQ(run(tool("inspect " + p("k1.h5"))).code, 0);
+}
+
+TEST_F(NstWeightsCliTest, ImportOfABadFileExitsOneAndWritesNothing) {
+  {
+    std::ifstream in(kData + "/torch_vgg16_w32_legacy.pth", std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    std::ofstream(p("cut.pth"), std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  }
+  std::ofstream(p("text.pth")) << "not a weights file";
+  for (const char* in : {"cut.pth", "text.pth", "missing.pth"}) {
+    const Result r = run(tool("import " + p(in) + " " + p("out.h5")));
+    EXPECT_EQ(r.code, 1) << in << ":\n" << r.output;
+    expect_contains(r, p(in));
+    EXPECT_FALSE(fs::exists(p("out.h5"))) << in;
+  }
+  for (const auto& e : fs::directory_iterator(dir_))
+    EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << "temp file left: " << e.path();
+}
+
+TEST_F(NstWeightsCliTest, ImportWithTheWrongModelExitsOne) {
+  const Result r = run(tool("import " + kData + "/torch_vgg19_w64_zip.pth " + p("out.h5") + " --model vgg16"));
+  EXPECT_EQ(r.code, 1) << r.output;
+  expect_contains(r, "features.17.weight' is missing");
+  EXPECT_FALSE(fs::exists(p("out.h5")));
+  EXPECT_EQ(run(tool("import " + kData + "/torch_vgg19_w64_zip.pth " + p("out.h5") + " --model vgg11")).code, 2);
+}
+
 // --- weights/fetch_vgg16.sh, offline through file:// URLs -------------------
+
+TEST_F(NstWeightsCliTest, FetchScriptThatCannotDownloadNamesTheOtherFilesAccepted) {
+  if (!has_curl()) GTEST_SKIP() << "curl is needed to fetch file:// URLs";
+  const Result r = run("NST_WEIGHTS_URL=file://" + p("nowhere.h5") + " " + NST_FETCH_SCRIPT + " " + p("cache/v.h5"));
+  EXPECT_EQ(r.code, 1);
+  expect_contains(r, "download of file://");
+  expect_contains(r, "vgg16-397923af.pth");
+  expect_contains(r, "vgg19-dcbb9e9d.pth");
+  expect_contains(r, "Keras 3 .weights.h5");
+  expect_contains(r, "nst-weights import FILE OUT.h5");
+  EXPECT_TRUE(fs::is_empty(p("cache")));
+}
 
 TEST_F(NstWeightsCliTest, FetchScriptRejectsAChecksumMismatchAndInstallsNothing) {
   if (!has_curl()) GTEST_SKIP() << "curl is needed to fetch file:// URLs";

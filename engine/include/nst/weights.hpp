@@ -24,8 +24,9 @@ struct NetworkWeights {
   const ConvWeights& conv(const std::string& name) const;
 };
 
-// Reads every conv layer of `layers` from a Keras-layout HDF5 file and
-// validates presence, dtype (float32) and shape. Throws nst::FileError
+// Reads every conv layer of `layers` from a Keras-layout HDF5 file (Keras
+// 1 or 2 .h5 with layer_names, or Keras 3 .weights.h5 as written by
+// model.save_weights) and validates presence, dtype (float32) and shape. Throws nst::FileError
 // naming the file and the exact layer/dataset/attribute that is wrong.
 NetworkWeights load_keras_weights(const std::string& path, const std::vector<LayerSpec>& layers);
 
