@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstddef>
 
+#include "kernels/cpu/dispatch.hpp"
 #include "kernels/cpu/ops.hpp"
 #include "kernels/cpu/reduce.hpp"
 
@@ -46,7 +47,7 @@ void asum(float* result, const float* a, size_t n) {
   *result = static_cast<float>(sum);
 }
 
-void axpy(float* y, float alpha, const float* scale, const float* x, size_t n) {
+NST_CPU_DISPATCH void axpy(float* y, float alpha, const float* scale, const float* x, size_t n) {
   // One float product, then one rounding per element (fma): the CUDA
   // kernel's arithmetic exactly.
   const float c = scale != nullptr ? alpha * *scale : alpha;
@@ -54,7 +55,7 @@ void axpy(float* y, float alpha, const float* scale, const float* x, size_t n) {
   for (size_t i = 0; i < n; ++i) y[i] = std::fma(c, x[i], y[i]);
 }
 
-void scal(float* x, float alpha, size_t n) {
+NST_CPU_DISPATCH void scal(float* x, float alpha, size_t n) {
 #pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
   for (size_t i = 0; i < n; ++i) x[i] *= alpha;
 }

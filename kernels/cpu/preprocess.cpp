@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/cpu/dispatch.hpp"
 #include "kernels/cpu/ops.hpp"
 
 namespace nst::cpu {
@@ -10,13 +11,13 @@ namespace {
 constexpr double kMeanBGR[3] = {103.939, 116.779, 123.68};
 }
 
-void preprocess(float* x, const uint8_t* rgb, size_t pixels) {
+NST_CPU_DISPATCH void preprocess(float* x, const uint8_t* rgb, size_t pixels) {
 #pragma omp parallel for schedule(static)
   for (size_t p = 0; p < pixels; ++p)
     for (int c = 0; c < 3; ++c) x[p * 3 + c] = static_cast<float>(rgb[p * 3 + 2 - c] - kMeanBGR[c]);
 }
 
-void deprocess(uint8_t* rgb, const float* x, size_t pixels) {
+NST_CPU_DISPATCH void deprocess(uint8_t* rgb, const float* x, size_t pixels) {
 #pragma omp parallel for schedule(static)
   for (size_t p = 0; p < pixels; ++p)
     for (int c = 0; c < 3; ++c) {
