@@ -1,6 +1,7 @@
 // The memory estimate: the run planned on a backend that allocates nothing.
-// The engine's own Model, Plan, Objective and Optimizer do the planning, so
-// the estimate cannot drift from what a run allocates; only the cpu
+// The engine's own Model, the Session the run would make (SessionMaker) and
+// the Schedule's plan_finest_first do the planning, so the estimate cannot
+// drift from what a run allocates; only the cpu
 // backend's private rules (one block per allocate(), workspaces that grow
 // to the largest reserve) are mirrored here, from the same kernels/cpu
 // sizing functions the cpu backend calls.
@@ -13,10 +14,8 @@
 
 #include "engine/backend.hpp"
 #include "engine/model.hpp"
-#include "engine/objective.hpp"
-#include "engine/optimizer.hpp"
-#include "engine/plan.hpp"
 #include "engine/schedule.hpp"
+#include "engine/session_maker.hpp"
 #include "kernels/cpu/ops.hpp"
 #include "nst/error.hpp"
 #include "nst/memory.hpp"
@@ -122,25 +121,28 @@ bool runs_on_cuda(const ComputeOptions& c) {
   return c.device == Device::Cuda || (c.device == Device::Auto && cuda_available());
 }
 
-// One scale, planned in the Session's order: Plan, Objective, Optimizer,
-// then the targets (each style image's pass allocates scratch and frees it).
-MemoryEstimate::Scale estimate_scale(Model& model, SizingBackend& counter, const Image& content,
-                                     const std::vector<Image>& styles, int size, const Options& options) {
+// One scale, planned by the Session the run would make (SessionMaker tells
+// after each part it allocates), then its targets: each style image's pass
+// allocates scratch and frees it.
+MemoryEstimate::Scale estimate_scale(const std::shared_ptr<Model>& model, SizingBackend& counter,
+                                     const Image& content, const std::vector<Image>& styles, int size,
+                                     const Options& options) {
   const Image scaled = resize_longest_side(content, size);
   MemoryEstimate::Scale s;
   s.width = scaled.width;
   s.height = scaled.height;
   counter.restart_peak();
   const uint64_t before = counter.held_bytes();
-  Plan plan(model, Shape{1, scaled.height, scaled.width, 3}, deepest_tap(model.network(), options));
-  const uint64_t planned = counter.held_bytes();
-  Objective objective(plan, options);
-  const uint64_t targets = counter.held_bytes();
-  const std::unique_ptr<Optimizer> optimizer = make_optimizer(plan, options);
-  const uint64_t optimised = counter.held_bytes();
-  objective.set_content(scaled);
+  uint64_t held_after[3] = {before, before, before};  // indexed by PlanPart
+  const std::unique_ptr<Session> session =
+      SessionMaker::on_model(model, options, scaled.height, scaled.width,
+                             [&](PlanPart done) { held_after[static_cast<int>(done)] = counter.held_bytes(); });
+  const uint64_t planned = held_after[static_cast<int>(PlanPart::Activations)];
+  const uint64_t targets = held_after[static_cast<int>(PlanPart::LossTargets)];
+  const uint64_t optimised = held_after[static_cast<int>(PlanPart::OptimizerState)];
+  session->set_content(scaled);
   const uint64_t before_styles = counter.peak_bytes();
-  objective.set_styles(scaled_styles(styles, scaled, size, options), options.style_blend_weights);
+  session->set_styles(scaled_styles(styles, scaled, size, options));
   s.parts = {{"image, activations and gradients", planned - before},
              {"loss targets", targets - planned},
              {"optimiser state", optimised - targets},
@@ -148,15 +150,6 @@ MemoryEstimate::Scale estimate_scale(Model& model, SizingBackend& counter, const
              {"workspaces (kept for the run)", counter.workspace_bytes()}};
   s.peak = counter.peak_bytes();
   return s;
-}
-
-// As the Schedule does (its workspaces then have their final size from the
-// first scale on).
-void plan_finest_first(Model& model, const Image& content, int size, const Options& options) {
-  const Image finest = resize_longest_side(content, size);
-  Plan plan(model, Shape{1, finest.height, finest.width, 3}, deepest_tap(model.network(), options));
-  Objective objective(plan, options);
-  make_optimizer(plan, options);
 }
 
 }  // namespace
@@ -172,7 +165,7 @@ MemoryEstimate estimate_memory(const Image& content, const std::vector<Image>& s
   const NetworkWeights weights = zero_weights(layers);
   auto backend = std::make_unique<SizingBackend>();
   SizingBackend& counter = *backend;
-  Model model(weights, layers, options.pooling, std::move(backend));
+  const auto model = std::make_shared<Model>(weights, layers, options.pooling, std::move(backend));
 
   MemoryEstimate e;
   e.backend = counter.name();

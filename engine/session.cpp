@@ -45,16 +45,22 @@ struct Session::Impl {
 };
 
 std::unique_ptr<Session> SessionMaker::on_model(std::shared_ptr<Model> model, const Options& options, int height,
-                                                int width) {
+                                                int width, const PlanPartFn& after) {
   auto impl = std::make_unique<Session::Impl>();
   Session::Impl& s = *impl;
   options.validate(model->network().layers());
   s.opt = options;
   s.model = std::move(model);
   try {
+    const auto done = [&after](PlanPart part) {
+      if (after) after(part);
+    };
     s.plan = std::make_unique<Plan>(*s.model, Shape{1, height, width, 3}, deepest_tap(s.model->network(), options));
+    done(PlanPart::Activations);
     s.objective = std::make_unique<Objective>(*s.plan, options);
+    done(PlanPart::LossTargets);
     s.optimizer = make_optimizer(*s.plan, options);
+    done(PlanPart::OptimizerState);
   } catch (const OutOfMemory& e) {
     s.optimizer.reset();
     s.objective.reset();

@@ -10,16 +10,10 @@
 #include "nst/nst.hpp"
 
 namespace nst {
-namespace {
-
-// Plans the finest scale once and frees it: a size that does not fit in
-// memory fails now, not after the coarser scales have run.
 void plan_finest_first(const std::shared_ptr<Model>& model, const Image& content, int size, const Options& o) {
   const Image finest = resize_longest_side(content, size);
   SessionMaker::on_model(model, o, finest.height, finest.width);
 }
-
-}  // namespace
 
 std::vector<Image> scaled_styles(const std::vector<Image>& styles, const Image& content, int size, const Options& o) {
   std::vector<Image> out;
