@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "kernels/cpu/ops.hpp"
 #include "nst/error.hpp"
 #if defined(NST_HAVE_CUDA)
 #include "engine/cuda_backend.hpp"
@@ -38,10 +39,21 @@ bool cuda_available(std::string* why) {
   return reason.empty();
 }
 
+namespace {
+
+// The cpu backend, and a warning when OpenBLAS misjudged the CPU.
+std::unique_ptr<Backend> cpu_backend(const ComputeOptions& options, const LogFn& log) {
+  const std::string advice = cpu::blas_core_advice();
+  if (log && !advice.empty()) log("warning: " + advice);
+  return make_cpu_backend(options.threads);
+}
+
+}  // namespace
+
 std::unique_ptr<Backend> make_backend(const ComputeOptions& options, const LogFn& log) {
   switch (options.device) {
     case Device::Cpu:
-      return make_cpu_backend(options.threads);
+      return cpu_backend(options, log);
     case Device::Cuda: {
       const std::string why = why_no_cuda();
       if (!why.empty()) throw DeviceError("device 'cuda' requested, but " + why + " (use --device cpu)");
@@ -53,7 +65,7 @@ std::unique_ptr<Backend> make_backend(const ComputeOptions& options, const LogFn
   const std::string why = why_no_cuda();
   if (why.empty()) return make_cuda(options, log);
   if (log) log("device: cpu (" + why + ")");
-  return make_cpu_backend(options.threads);
+  return cpu_backend(options, log);
 }
 
 }  // namespace nst

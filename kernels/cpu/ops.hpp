@@ -12,6 +12,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace nst::cpu {
 
@@ -20,6 +21,9 @@ namespace nst::cpu {
 // bit-identical at any thread count; BLAS results only at a fixed one.
 void set_num_threads(int n);
 int num_threads();
+// What to set when OpenBLAS took kernels older than this CPU
+// (kernels/cpu/blas_core.h), or "" when its choice is fine.
+std::string blas_core_advice();
 
 // ---- conv2d 3x3, stride 1, zero padding 1 ---------------------------------
 // Scratch floats needed by conv2d_fprop / conv2d_dgrad for one call on this
