@@ -18,28 +18,26 @@ namespace {
 // Below this many pixels the loop runs on the calling thread.
 constexpr size_t kParallelMinPixels = 1 << 10;
 
-}  // namespace
-
-NST_CPU_DISPATCH void pixel_scale(float* y, const float* x, const float* m, size_t pixels, int C, bool accumulate) {
-  const size_t c = static_cast<size_t>(C);
-  if (accumulate) {
-#pragma omp parallel for schedule(static) if (pixels >= kParallelMinPixels)
-    for (size_t p = 0; p < pixels; ++p) {
-      const float s = m[p];
-      float* yp = y + p * c;
-      const float* xp = x + p * c;
-#pragma omp simd
-      for (size_t k = 0; k < c; ++k) yp[k] = std::fma(s, xp[k], yp[k]);
-    }
-    return;
-  }
+// One loop body per form, so that each vectorises without a branch inside.
+template <bool ACCUMULATE>
+inline void scale_pixels(float* y, const float* x, const float* m, size_t pixels, size_t c) {
 #pragma omp parallel for schedule(static) if (pixels >= kParallelMinPixels)
   for (size_t p = 0; p < pixels; ++p) {
     const float s = m[p];
     float* yp = y + p * c;
     const float* xp = x + p * c;
 #pragma omp simd
-    for (size_t k = 0; k < c; ++k) yp[k] = s * xp[k];
+    for (size_t k = 0; k < c; ++k) yp[k] = ACCUMULATE ? std::fma(s, xp[k], yp[k]) : s * xp[k];
+  }
+}
+
+}  // namespace
+
+NST_CPU_DISPATCH void pixel_scale(float* y, const float* x, const float* m, size_t pixels, int C, bool accumulate) {
+  if (accumulate) {
+    scale_pixels<true>(y, x, m, pixels, static_cast<size_t>(C));
+  } else {
+    scale_pixels<false>(y, x, m, pixels, static_cast<size_t>(C));
   }
 }
 

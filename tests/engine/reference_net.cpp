@@ -1,12 +1,43 @@
 #include "tests/engine/reference_net.hpp"
 
 #include <algorithm>
+#include <cmath>
 
+#include "engine/random.hpp"
 #include "kernels/cpu/ops.hpp"
 
 namespace nst::testing {
 
 std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+
+double rel_error(const std::vector<double>& a, const std::vector<double>& b) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    num += (a[i] - b[i]) * (a[i] - b[i]);
+    den += b[i] * b[i];
+  }
+  return std::sqrt(num / den);
+}
+
+double gradient_error_vs_finite_differences(const ReferenceNet& ref, const std::vector<float>& x,
+                                            const std::vector<float>& grad, int h, int w, int samples) {
+  std::vector<double> xd = to_double(x);
+  Rng pick(9);
+  std::vector<double> analytic, numeric;
+  const double step = 1e-3;
+  for (int k = 0; k < samples; ++k) {
+    const size_t i = static_cast<size_t>(pick.uniform() * xd.size());
+    const double x0 = xd[i];
+    xd[i] = x0 + step;
+    const double plus = ref.loss(xd, h, w).total;
+    xd[i] = x0 - step;
+    const double minus = ref.loss(xd, h, w).total;
+    xd[i] = x0;
+    numeric.push_back((plus - minus) / (2 * step));
+    analytic.push_back(grad[i]);
+  }
+  return rel_error(analytic, numeric);
+}
 
 ReferenceNet::ReferenceNet(const NetworkWeights& w, std::vector<LayerSpec> layers, const Options& opt)
     : layers_(std::move(layers)), kernels_(layers_.size()), biases_(layers_.size()), opt_(opt) {

@@ -50,5 +50,12 @@ class ReferenceNet {
 };
 
 std::vector<double> to_double(const std::vector<float>& v);
+// sqrt(sum (a - b)^2 / sum b^2).
+double rel_error(const std::vector<double>& a, const std::vector<double>& b);
+// The relative error of `grad` (the engine's gradient at the (h, w) image x)
+// against central finite differences (step 1e-3) of ref's total loss, at
+// `samples` coordinates picked with a fixed seed.
+double gradient_error_vs_finite_differences(const ReferenceNet& ref, const std::vector<float>& x,
+                                            const std::vector<float>& grad, int h, int w, int samples = 40);
 
 }  // namespace nst::testing
