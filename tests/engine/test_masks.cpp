@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/mask.hpp"
+#include "tests/engine/masked_gram.hpp"
 #include "engine/random.hpp"
 #include "kernels/cpu/ops.hpp"
 #include "nst/nst.hpp"
@@ -273,31 +274,8 @@ TEST_F(MaskedSession, StyleTargetsAreEachStylesOwnGramAndTheirBlend) {
 
 // ---- the test, on random weights ------------------------------------------
 
-// The masked Gram of a half, (m F)^T (m F) / (C sum m^2), from the tap's
-// activation, in double, with the mask pooled down to the tap.
-std::vector<double> masked_gram(const std::vector<float>& f, int C, MaskMap m) {
-  while (m.values.size() * C > f.size()) m = mask_at_layer(m, m.width / 2, m.height / 2);
-  std::vector<double> g(static_cast<size_t>(C) * C, 0.0);
-  for (size_t p = 0; p < m.values.size(); ++p) {
-    const double w = static_cast<double>(m.values[p]) * m.values[p];
-    for (int i = 0; i < C; ++i)
-      for (int j = 0; j < C; ++j) g[static_cast<size_t>(i) * C + j] += w * f[p * C + i] * f[p * C + j];
-  }
-  for (double& v : g) v /= C * m.area();
-  return g;
-}
-
-// ||g - target||, in units of ||A - B||, the two styles' own separation: 0
-// is on the target, about 1 as far from it as the other style is.
-double distance(const std::vector<double>& g, const std::vector<float>& target, const std::vector<float>& a,
-                const std::vector<float>& b) {
-  double d = 0, ab = 0;
-  for (size_t i = 0; i < g.size(); ++i) {
-    d += (g[i] - target[i]) * (g[i] - target[i]);
-    ab += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
-  }
-  return std::sqrt(d / ab);
-}
+using testing::gram_distance;
+using testing::masked_gram;
 
 // Two styles that differ in every layer: per-pixel noise, and smooth
 // diagonal colour bands.
@@ -328,7 +306,7 @@ TEST_F(MaskedSession, EachHalfTakesItsOwnStyle) {
   s.init_image(Init::Content, 0);
   for (int i = 0; i < 100 && !s.converged(); ++i) s.step();
   s.finish();
-  // Distances in units of ||A - B|| (see distance()); measured here (64 px,
+  // Distances in units of ||A - B|| (see testing::gram_distance()); measured here (64 px,
   // L-BFGS, 100 iterations, default weights), left half to A / to B and
   // right half to A / to B:
   //   block1_conv1  0.001 / 1.000   0.986 / 0.038
@@ -344,8 +322,8 @@ TEST_F(MaskedSession, EachHalfTakesItsOwnStyle) {
     const std::vector<float> f = s.activation(layer);
     const auto gl = masked_gram(f, C, ml), gr = masked_gram(f, C, mr);
     const auto ga = s.style_target(layer, 0), gb = s.style_target(layer, 1);
-    const double la = distance(gl, ga, ga, gb), lb = distance(gl, gb, ga, gb), ra = distance(gr, ga, ga, gb),
-                 rb = distance(gr, gb, ga, gb);
+    const double la = gram_distance(gl, ga, ga, gb), lb = gram_distance(gl, gb, ga, gb);
+    const double ra = gram_distance(gr, ga, ga, gb), rb = gram_distance(gr, gb, ga, gb);
     std::printf("  %-13s left: to A %.3f, to B %.3f   right: to A %.3f, to B %.3f\n", layer.c_str(), la, lb, ra, rb);
     EXPECT_LT(la, 0.5 * lb) << layer << ": the left half is not nearer its own style (A)";
     EXPECT_LT(rb, 0.5 * ra) << layer << ": the right half is not nearer its own style (B)";

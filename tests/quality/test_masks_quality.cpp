@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "engine/mask.hpp"
+#include "tests/engine/masked_gram.hpp"
 #include "nst/nst.hpp"
 
 namespace nst {
@@ -44,30 +45,8 @@ Image half_mask(int w, int h, bool left) {
   return m;
 }
 
-// (m F)^T (m F) / (C sum m^2) of a tap, the mask pooled down to it.
-std::vector<double> masked_gram(const std::vector<float>& f, int C, MaskMap m) {
-  while (m.values.size() * C > f.size()) m = mask_at_layer(m, m.width / 2, m.height / 2);
-  std::vector<double> g(static_cast<size_t>(C) * C, 0.0);
-  for (size_t p = 0; p < m.values.size(); ++p) {
-    const double w = static_cast<double>(m.values[p]) * m.values[p];
-    if (w == 0) continue;
-    for (int i = 0; i < C; ++i)
-      for (int j = 0; j < C; ++j) g[static_cast<size_t>(i) * C + j] += w * f[p * C + i] * f[p * C + j];
-  }
-  for (double& v : g) v /= C * m.area();
-  return g;
-}
-
-// ||g - t|| in units of ||A - B||.
-double distance(const std::vector<double>& g, const std::vector<float>& t, const std::vector<float>& a,
-                const std::vector<float>& b) {
-  double d = 0, ab = 0;
-  for (size_t i = 0; i < g.size(); ++i) {
-    d += (g[i] - t[i]) * (g[i] - t[i]);
-    ab += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
-  }
-  return std::sqrt(d / ab);
-}
+using testing::gram_distance;
+using testing::masked_gram;
 
 TEST(MaskQuality, EachHalfOfTubingenTakesItsOwnStyle) {
   for (const std::string& f : {kWeights, kShared + "/images/tubingen.jpg", kShared + "/images/starry_night.jpg",
@@ -97,8 +76,8 @@ TEST(MaskQuality, EachHalfOfTubingenTakesItsOwnStyle) {
     const std::vector<float> f = s.activation(layer);
     const auto a = s.style_target(layer, 0), b = s.style_target(layer, 1);
     const auto gl = masked_gram(f, C, left), gr = masked_gram(f, C, right);
-    const double la = distance(gl, a, a, b), lb = distance(gl, b, a, b);
-    const double ra = distance(gr, a, a, b), rb = distance(gr, b, a, b);
+    const double la = gram_distance(gl, a, a, b), lb = gram_distance(gl, b, a, b);
+    const double ra = gram_distance(gr, a, a, b), rb = gram_distance(gr, b, a, b);
     std::printf("  %-13s left: to starry %.3f, to scream %.3f   right: to starry %.3f, to scream %.3f\n",
                 layer.c_str(), la, lb, ra, rb);
     if (layer == "block4_conv1" || layer == "block5_conv1") continue;  // wider than a half (above)
