@@ -73,6 +73,12 @@ class Backend {
                           const Shape& fs, float weight) = 0;
   virtual void tv_loss(float* loss, float* dx, const float* x, const Shape& xs, float weight) = 0;
 
+  // ---- masks -------------------------------------------------------------------
+  // y (N,H,W,C) = m (N,H,W) * x, each pixel's C values times its mask value;
+  // with `accumulate`, y += m * x (one rounding, fma). Without it y may equal
+  // x; with it they must not overlap. The masked loss terms are built on it.
+  virtual void pixel_scale(float* y, const float* x, const float* m, const Shape& xs, bool accumulate) = 0;
+
   // ---- optimiser and pixels --------------------------------------------------
   // One Adam step on x (t is the 1-based step number).
   virtual void adam_step(float* x, float* m, float* v, const float* g, size_t n, const AdamSettings& s,

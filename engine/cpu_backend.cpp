@@ -89,6 +89,9 @@ class CpuBackend final : public Backend {
   void tv_loss(float* loss, float* dx, const float* x, const Shape& xs, float weight) override {
     cpu::tv_loss(loss, dx, x, xs.n, xs.h, xs.w, xs.c, weight);
   }
+  void pixel_scale(float* y, const float* x, const float* m, const Shape& xs, bool accumulate) override {
+    cpu::pixel_scale(y, x, m, xs.pixels(), xs.c, accumulate);
+  }
 
   void adam_step(float* x, float* m, float* v, const float* g, size_t n, const AdamSettings& s,
                  int t) override {

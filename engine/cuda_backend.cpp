@@ -289,6 +289,9 @@ class CudaBackend final : public Backend {
     cuda::tv_loss(loss, dx, x, xs.n, xs.h, xs.w, xs.c, weight,
                   loss_ws_.get(tv_loss_workspace_floats(xs.n, xs.h, xs.w, xs.c), "tv loss"), stream_);
   }
+  void pixel_scale(float* y, const float* x, const float* m, const Shape& xs, bool accumulate) override {
+    cuda::pixel_scale(y, x, m, xs.pixels(), xs.c, accumulate, stream_);
+  }
 
   // ---- optimiser and pixels ---------------------------------------------------------
   void adam_step(float* x, float* m, float* v, const float* g, size_t n, const AdamSettings& s, int t) override {

@@ -59,6 +59,9 @@ class ForwardingBackend : public Backend {
   void tv_loss(float* l, float* dx, const float* x, const Shape& xs, float w) override {
     inner_->tv_loss(l, dx, x, xs, w);
   }
+  void pixel_scale(float* y, const float* x, const float* m, const Shape& xs, bool accumulate) override {
+    inner_->pixel_scale(y, x, m, xs, accumulate);
+  }
 
   void adam_step(float* x, float* m, float* v, const float* g, size_t n, const AdamSettings& s, int t) override {
     inner_->adam_step(x, m, v, g, n, s, t);

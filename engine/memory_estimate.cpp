@@ -67,6 +67,7 @@ class SizingBackend final : public Backend {
   void content_loss(float*, float*, const float*, const float*, size_t, float) override {}
   void style_loss(float*, float*, const float*, const float*, const float*, const Shape&, float) override {}
   void tv_loss(float*, float*, const float*, const Shape&, float) override {}
+  void pixel_scale(float*, const float*, const float*, const Shape&, bool) override {}  // no scratch of its own
   void adam_step(float*, float*, float*, const float*, size_t, const AdamSettings&, int) override {}
   void preprocess(float*, const uint8_t*, size_t) override {}
   void deprocess(uint8_t*, const float*, size_t) override {}

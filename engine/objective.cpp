@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/mask.hpp"
 #include "nst/error.hpp"
+#include "nst/nst.hpp"
 
 namespace nst {
 namespace {
@@ -11,22 +13,51 @@ namespace {
 size_t gram_floats(const Shape& f) { return static_cast<size_t>(f.c) * f.c; }
 
 // weight * mean((F - P)^2) over the tap; P is the content image's tap.
-class ContentTerm final : public LossTerm {
+class ContentTerm : public LossTerm {
  public:
   ContentTerm(int layer, float weight, float* target)
       : LossTerm(TermKind::Content, layer), weight_(weight), target_(target) {}
   void add(Backend& b, float* loss, float* grad, const float* tap, const Shape& s) override {
     b.content_loss(loss, grad, tap, target_, s.size(), weight_);
   }
+  // The target from the content image's tap P.
+  virtual void set_target(Backend& b, const float* P, const Shape& s) { b.copy(target_, P, s.size()); }
   float* target() const { return target_; }
 
- private:
+ protected:
   float weight_;
   float* target_;  // (1,H,W,C) at the layer
 };
 
+// weight * mean((m F - m P)^2) over the tap, m the content mask at the
+// layer: the plain content loss of the masked features (its target is m P),
+// then dF = m dM. Not renormalised by the mask's area: a pixel keeps the
+// pull it has without a mask, and a region at 0 loses its content loss
+// without the rest being pulled harder.
+class MaskedContentTerm final : public ContentTerm {
+ public:
+  // mask (N,H,W); scratch and grad_scratch hold one tap each, shared by
+  // every masked term (terms run one after another).
+  MaskedContentTerm(int layer, float weight, float* target, const float* mask, float* scratch, float* grad_scratch)
+      : ContentTerm(layer, weight, target), mask_(mask), masked_(scratch), masked_grad_(grad_scratch) {}
+  void add(Backend& b, float* loss, float* grad, const float* tap, const Shape& s) override {
+    b.pixel_scale(masked_, tap, mask_, s, /*accumulate=*/false);  // M = m F
+    b.fill(masked_grad_, 0.f, s.size());
+    b.content_loss(loss, masked_grad_, masked_, target_, s.size(), weight_);  // dM
+    b.pixel_scale(grad, masked_grad_, mask_, s, /*accumulate=*/true);        // dF += m dM
+  }
+  void set_target(Backend& b, const float* P, const Shape& s) override {
+    b.pixel_scale(target_, P, mask_, s, /*accumulate=*/false);
+  }
+
+ private:
+  const float* mask_;
+  float* masked_;
+  float* masked_grad_;
+};
+
 // weight * mean((G - A)^2) with G = gram(tap), A the blended style Gram.
-class StyleTerm final : public LossTerm {
+class StyleTerm : public LossTerm {
  public:
   StyleTerm(int layer, float weight, float* gram, float* target)
       : LossTerm(TermKind::Style, layer), weight_(weight), gram_(gram), target_(target) {}
@@ -36,11 +67,64 @@ class StyleTerm final : public LossTerm {
   }
   float* target() const { return target_; }
 
- private:
+ protected:
   float weight_;
   float* gram_;    // (N,C,C) of the current image
   float* target_;  // (C,C)
 };
+
+// One style's term in its region: w * mean((Gm - A)^2) with the masked Gram
+//   Gm = (m F)^T (m F) / (C * area),  area = sum(m^2),
+// m the style's mask at the layer, A that style's own (unmasked) Gram.
+// area = sum(m^2) makes Gm a weighted mean of f f^T over the pixels, with
+// weights m^2: a uniform region's Gm is the plain Gram of that region
+// whatever the grey level, so a mask says where a style applies and greys
+// only how much one pixel counts against another, never a style twice as
+// strong. (sum(m) would give a grey 0.5 region half its style's Gram.)
+//
+// Built on the unmasked ops: with M = m F, gram(M) = M^T M / (C*HW) =
+// Gm / k for k = HW / area, so
+//   L = w k^2 mean((gram(M) - A/k)^2),
+// style_loss's form with weight w k^2 and target A/k (set_styles uploads A
+// scaled by target_scale() = 1/k). Its gradient w.r.t. M is c M (gram(M) -
+// A/k), and dF = m dM = c (m^2 F)(gram(M) - A/k) (m scales rows, which
+// commutes with the product), so style_loss is handed m^2 F in place of F:
+// it uses F only in that product, its loss comes from G and A alone
+// (kernels/cpu/ops.hpp) -- one scratch tap, no extra pass.
+class MaskedStyleTerm final : public StyleTerm {
+ public:
+  MaskedStyleTerm(int layer, int style, float weight, double target_scale, float* gram, float* target,
+                  const float* mask, float* scratch)
+      : StyleTerm(layer, weight, gram, target), style_(style), target_scale_(target_scale), mask_(mask),
+        masked_(scratch) {}
+  void add(Backend& b, float* loss, float* grad, const float* tap, const Shape& s) override {
+    b.pixel_scale(masked_, tap, mask_, s, /*accumulate=*/false);      // M = m F
+    b.gram(gram_, masked_, s);                                         // M^T M / (C*HW)
+    b.pixel_scale(masked_, masked_, mask_, s, /*accumulate=*/false);  // m^2 F
+    b.style_loss(loss, grad, masked_, gram_, target_, s, weight_);
+  }
+  int style() const { return style_; }
+  double target_scale() const { return target_scale_; }
+
+ private:
+  int style_;
+  double target_scale_;  // area / HW
+  const float* mask_;    // (N,H,W)
+  float* masked_;        // (N,H,W,C) scratch shared by the masked terms
+};
+
+// A region smaller than this (in sum(m^2), pixels of the layer) carries no
+// style at that layer: the term is kept (the loss layout stays fixed) at
+// weight 0, instead of dividing by an area of nothing.
+constexpr double kMinMaskArea = 1e-3;
+
+// The map on the backend, repeated for each of the N images of the tap.
+float* upload_mask(Plan& plan, const MaskMap& m, int images) {
+  const size_t hw = m.values.size();
+  float* d = plan.backend().allocate(hw * images);
+  for (int n = 0; n < images; ++n) plan.backend().upload(d + n * hw, m.values.data(), hw);
+  return d;
+}
 
 // weight * sum of squared neighbour differences / (N*H*W*C): a mean, so
 // that one weight means the same at every image size.
@@ -69,6 +153,23 @@ std::vector<float> normalised(std::vector<float> w, size_t styles) {
   return w;
 }
 
+// With masks each style has a term of its own in its own region, so the
+// blend weights scale those terms with a mean of 1: equal weights put each
+// style at style_weight, as one style alone is (a sum of 1 would halve two
+// styles' strength for no reason); only their ratios matter, as without masks.
+std::vector<float> masked_blend(const std::vector<float>& w, size_t styles) {
+  std::vector<float> b = normalised(w, styles);
+  for (float& x : b) x *= static_cast<float>(styles);
+  return b;
+}
+
+// The largest tap among `layers`, in floats.
+size_t largest_tap(const ForwardPlan& fwd, const std::vector<int>& layers) {
+  size_t n = 0;
+  for (int l : layers) n = std::max(n, fwd.shapes[l].size());
+  return n;
+}
+
 }  // namespace
 
 int deepest_tap(const Network& network, const Options& options) {
@@ -82,19 +183,66 @@ Objective::Objective(Plan& plan, const Options& o) : plan_(plan) {
   const Network& net = plan.network();
   Backend& b = plan.backend();
   const ForwardPlan& fwd = plan.activations();
-  for (size_t i = 0; i < o.content_layers.size(); ++i) {
-    const int l = net.index_of(o.content_layers[i]);
-    b.reserve_content_loss(fwd.shapes[l].size());
-    terms_.push_back(std::make_unique<ContentTerm>(l, o.content_weight * layer_weight(o.content_layer_weights, i),
-                                                   plan.allocate_zeroed(fwd.shapes[l].size())));
+  std::vector<int> content_layers;
+  for (const auto& name : o.content_layers) content_layers.push_back(net.index_of(name));
+  for (const auto& name : o.style_layers) style_layers_.push_back(net.index_of(name));
+  const bool mask_content = o.content_mask.pixels() > 0;
+  masked_styles_ = o.style_masks.size();
+
+  // Without masks nothing below allocates: the plan is the unmasked one.
+  const Shape& canvas = plan.shape();
+  MaskMap content_mask;
+  if (mask_content) {
+    check_mask(o.content_mask, "content mask", canvas.w, canvas.h);
+    content_mask = mask_at_canvas(o.content_mask, canvas.w, canvas.h);
   }
-  for (size_t i = 0; i < o.style_layers.size(); ++i) {
-    const int l = net.index_of(o.style_layers[i]);
+  std::vector<MaskMap> style_masks;
+  for (size_t k = 0; k < masked_styles_; ++k) {
+    check_mask(o.style_masks[k], "style mask " + std::to_string(k + 1), canvas.w, canvas.h);
+    style_masks.push_back(mask_at_canvas(o.style_masks[k], canvas.w, canvas.h));
+  }
+  // Scratch for the masked features (every masked term) and the content's
+  // masked gradient; terms run one at a time, so one of each serves all.
+  const size_t scratch_floats = std::max(mask_content ? largest_tap(fwd, content_layers) : 0,
+                                         masked_styles_ > 0 ? largest_tap(fwd, style_layers_) : 0);
+  float* scratch = scratch_floats > 0 ? plan.allocate_zeroed(scratch_floats) : nullptr;
+  float* grad_scratch = mask_content ? plan.allocate_zeroed(largest_tap(fwd, content_layers)) : nullptr;
+
+  for (size_t i = 0; i < content_layers.size(); ++i) {
+    const int l = content_layers[i];
     const Shape& fs = fwd.shapes[l];
+    const float w = o.content_weight * layer_weight(o.content_layer_weights, i);
+    b.reserve_content_loss(fs.size());
+    float* target = plan.allocate_zeroed(fs.size());
+    if (!mask_content) {
+      terms_.push_back(std::make_unique<ContentTerm>(l, w, target));
+      continue;
+    }
+    const float* mask = upload_mask(plan, mask_at_layer(content_mask, fs.w, fs.h), fs.n);
+    terms_.push_back(std::make_unique<MaskedContentTerm>(l, w, target, mask, scratch, grad_scratch));
+  }
+  const std::vector<float> blend = masked_styles_ > 0 ? masked_blend(o.style_blend_weights, masked_styles_)
+                                                      : std::vector<float>{};
+  for (size_t i = 0; i < style_layers_.size(); ++i) {
+    const int l = style_layers_[i];
+    const Shape& fs = fwd.shapes[l];
+    const float w = o.style_weight * layer_weight(o.style_layer_weights, i);
     b.reserve_style_loss(fs);
-    terms_.push_back(std::make_unique<StyleTerm>(l, o.style_weight * layer_weight(o.style_layer_weights, i),
-                                                 plan.allocate_zeroed(static_cast<size_t>(fs.n) * gram_floats(fs)),
-                                                 plan.allocate_zeroed(gram_floats(fs))));
+    if (masked_styles_ == 0) {
+      terms_.push_back(std::make_unique<StyleTerm>(l, w, plan.allocate_zeroed(static_cast<size_t>(fs.n) * gram_floats(fs)),
+                                                   plan.allocate_zeroed(gram_floats(fs))));
+      continue;
+    }
+    for (size_t k = 0; k < masked_styles_; ++k) {
+      const MaskMap m = mask_at_layer(style_masks[k], fs.w, fs.h);
+      const double area = m.area(), hw = static_cast<double>(fs.h) * fs.w;
+      const bool empty = area < kMinMaskArea;
+      const double k_inv = empty ? 0.0 : area / hw;  // 1/k, k = HW / area
+      const float weight = empty ? 0.f : static_cast<float>(w * blend[k] / (k_inv * k_inv));
+      terms_.push_back(std::make_unique<MaskedStyleTerm>(
+          l, static_cast<int>(k), weight, k_inv, plan.allocate_zeroed(static_cast<size_t>(fs.n) * gram_floats(fs)),
+          plan.allocate_zeroed(gram_floats(fs)), upload_mask(plan, m, fs.n), scratch));
+    }
   }
   b.reserve_tv_loss(plan.shape());
   terms_.push_back(std::make_unique<TvTerm>(o.tv_weight));
@@ -126,50 +274,75 @@ void Objective::set_content(const Image& content) {
   plan_.network().forward(plan_.dx(), fwd);
   for (const auto& t : terms_) {
     if (t->kind() != TermKind::Content) continue;
-    const size_t n = fwd.shapes[t->layer()].size();
-    b.copy(static_cast<const ContentTerm&>(*t).target(), fwd.outs[t->layer()], n);
+    static_cast<ContentTerm&>(*t).set_target(b, fwd.outs[t->layer()], fwd.shapes[t->layer()]);
   }
   have_content_ = true;
 }
 
+std::vector<std::vector<float>> Objective::style_grams(const Image& img) const {
+  Backend& b = plan_.backend();
+  const int deepest = *std::max_element(style_layers_.begin(), style_layers_.end());
+  // The style image at its own size: scratch buffers, released after.
+  const size_t mark = b.mark();
+  const Shape in{1, img.height, img.width, 3};
+  ForwardPlan p = plan_.network().plan(in, deepest, /*with_gradients=*/false);
+  float* pixels = b.allocate(in.size());
+  b.preprocess(pixels, img.rgb.data(), img.pixels());
+  plan_.network().forward(pixels, p);
+  std::vector<std::vector<float>> grams;
+  for (int l : style_layers_) {
+    const Shape& fs = p.shapes[l];
+    float* g = b.allocate(gram_floats(fs));
+    b.gram(g, p.outs[l], fs);
+    grams.push_back(plan_.download(g, gram_floats(fs)));
+  }
+  b.release(mark);
+  return grams;
+}
+
+std::vector<float> Objective::blended(size_t layer) const {
+  std::vector<double> sum(style_grams_[0][layer].size(), 0.0);
+  for (size_t k = 0; k < style_grams_.size(); ++k) {
+    const std::vector<float>& g = style_grams_[k][layer];
+    for (size_t j = 0; j < g.size(); ++j) sum[j] += static_cast<double>(blend_[k]) * g[j];
+  }
+  return std::vector<float>(sum.begin(), sum.end());
+}
+
 void Objective::set_styles(const std::vector<Image>& styles, const std::vector<float>& blend_weights) {
   if (styles.empty()) throw InvalidArgument("at least one style image is needed");
-  const std::vector<float> blend = normalised(blend_weights, styles.size());
+  if (masked_styles_ > 0 && styles.size() != masked_styles_) {
+    throw InvalidArgument("got " + std::to_string(masked_styles_) + " style masks for " +
+                          std::to_string(styles.size()) + " style images: give one mask per style image, or none");
+  }
+  blend_ = normalised(blend_weights, styles.size());
+  style_grams_.clear();
+  if (style_layers_.empty()) return;
+  for (const Image& img : styles) style_grams_.push_back(style_grams(img));
+
   Backend& b = plan_.backend();
-  std::vector<const StyleTerm*> taps;
-  int deepest = 0;
   for (const auto& t : terms_) {
     if (t->kind() != TermKind::Style) continue;
-    taps.push_back(static_cast<const StyleTerm*>(t.get()));
-    deepest = std::max(deepest, t->layer());
-  }
-  if (taps.empty()) return;
-
-  std::vector<std::vector<double>> targets(taps.size());
-  for (size_t k = 0; k < styles.size(); ++k) {
-    const Image& img = styles[k];
-    // Each style image at its own size: scratch buffers, released after.
-    const size_t mark = b.mark();
-    const Shape in{1, img.height, img.width, 3};
-    ForwardPlan p = plan_.network().plan(in, deepest, /*with_gradients=*/false);
-    float* pixels = b.allocate(in.size());
-    b.preprocess(pixels, img.rgb.data(), img.pixels());
-    plan_.network().forward(pixels, p);
-    for (size_t i = 0; i < taps.size(); ++i) {
-      const Shape& fs = p.shapes[taps[i]->layer()];
-      float* g = b.allocate(gram_floats(fs));
-      b.gram(g, p.outs[taps[i]->layer()], fs);
-      const std::vector<float> host = plan_.download(g, gram_floats(fs));
-      targets[i].resize(host.size(), 0.0);
-      for (size_t j = 0; j < host.size(); ++j) targets[i][j] += static_cast<double>(blend[k]) * host[j];
+    const auto& term = static_cast<const StyleTerm&>(*t);
+    const size_t i = style_layer_slot(t->layer());
+    if (masked_styles_ == 0) {
+      const std::vector<float> target = blended(i);
+      b.upload(term.target(), target.data(), target.size());
+      continue;
     }
-    b.release(mark);
-  }
-  for (size_t i = 0; i < taps.size(); ++i) {
-    const std::vector<float> t(targets[i].begin(), targets[i].end());
-    b.upload(taps[i]->target(), t.data(), t.size());
+    // The style's own Gram, scaled by 1/k (MaskedStyleTerm).
+    const auto& masked = static_cast<const MaskedStyleTerm&>(term);
+    std::vector<float> target = style_grams_[masked.style()][i];
+    for (float& v : target) v = static_cast<float>(v * masked.target_scale());
+    b.upload(term.target(), target.data(), target.size());
   }
   have_style_ = true;
+}
+
+size_t Objective::style_layer_slot(int layer) const {
+  const auto it = std::find(style_layers_.begin(), style_layers_.end(), layer);
+  if (it == style_layers_.end()) throw InvalidArgument(plan_.network().layers()[layer].name + " is not a style layer");
+  return static_cast<size_t>(it - style_layers_.begin());
 }
 
 void Objective::add(int layer, float* grad) {
@@ -215,9 +388,22 @@ std::vector<float> Objective::content_target(int layer) const {
 }
 
 std::vector<float> Objective::style_target(int layer) const {
+  const size_t i = style_layer_slot(layer);
+  if (masked_styles_ > 0) {  // the terms hold each style's own (scaled) Gram
+    if (style_grams_.empty()) throw InvalidArgument("set_styles() must come before style_target()");
+    return blended(i);
+  }
   const auto* t = find_term<StyleTerm>(TermKind::Style, layer);
-  if (!t) throw InvalidArgument(plan_.network().layers()[layer].name + " is not a style layer");
   return plan_.download(t->target(), gram_floats(plan_.activations().shapes[layer]));
+}
+
+std::vector<float> Objective::style_target(int layer, int style) const {
+  const size_t i = style_layer_slot(layer);
+  if (style < 0 || static_cast<size_t>(style) >= style_grams_.size()) {
+    throw InvalidArgument("style " + std::to_string(style) + " out of range: set_styles() gave " +
+                          std::to_string(style_grams_.size()) + " style images");
+  }
+  return style_grams_[style][i];
 }
 
 }  // namespace nst

@@ -3,7 +3,9 @@
 // scalar of its own and adds its gradient to the gradient buffer at its tap
 // while the network walks backward; the walk does not know what the terms
 // are. Terms today: content (per layer, weighted), style (per layer,
-// weighted), total variation; masks and tiles add terms, not walks.
+// weighted), total variation; masks and tiles add terms, not walks: with
+// Options::style_masks each style has a masked style term per layer, and
+// Options::content_mask makes the content terms masked ones.
 #pragma once
 #include <memory>
 #include <string>
@@ -43,7 +45,8 @@ class Objective final : public TapGradients {
   // Content targets: the content image (the plan's size) through the network.
   void set_content(const Image& content);
   // Style targets: each image's Grams at its own size, blended by `blend`
-  // (normalised to sum to 1).
+  // (normalised to sum to 1); with style masks, each style's own Gram for
+  // its own terms (one image per mask).
   void set_styles(const std::vector<Image>& styles, const std::vector<float>& blend);
 
   // Forward, every term, backward to the image: the gradient at plan.x()
@@ -61,6 +64,7 @@ class Objective final : public TapGradients {
 
   std::vector<float> content_target(int layer) const;
   std::vector<float> style_target(int layer) const;  // (C,C) blended Gram
+  std::vector<float> style_target(int layer, int style) const;  // (C,C) Gram of style image `style`
 
   void add(int layer, float* grad) override;
 
@@ -68,12 +72,22 @@ class Objective final : public TapGradients {
   template <typename T>
   const T* find_term(TermKind kind, int layer) const;
   float* loss_slot(size_t term) const { return loss_slots_ + term; }
+  // Each style layer's Gram of one style image, run at its own size.
+  std::vector<std::vector<float>> style_grams(const Image& img) const;
+  // The blend of the style images' Grams at style layer slot `layer`.
+  std::vector<float> blended(size_t layer) const;
+  size_t style_layer_slot(int layer) const;  // index into style_layers_
 
   Plan& plan_;
   std::vector<std::unique_ptr<LossTerm>> terms_;
   float* loss_slots_ = nullptr;  // one device scalar per term
   std::vector<float> host_losses_;
   bool have_content_ = false, have_style_ = false;
+  std::vector<int> style_layers_;  // network indices, in the options' order
+  size_t masked_styles_ = 0;       // style masks given (0: unmasked style terms)
+  // set_styles' host copies: [style][style layer slot] (C,C), and the blend.
+  std::vector<std::vector<std::vector<float>>> style_grams_;
+  std::vector<float> blend_;
 };
 
 }  // namespace nst

@@ -113,6 +113,8 @@ void Options::validate(const std::vector<LayerSpec>& layers) const {
     blend_sum += w;
   }
   require(style_blend_weights.empty() || blend_sum > 0, "style blend weights must not all be 0");
+  for (size_t i = 0; i < style_masks.size(); ++i) check_mask(style_masks[i], "style mask " + std::to_string(i + 1));
+  if (content_mask.pixels() > 0) check_mask(content_mask, "content mask");
 }
 
 float Options::effective_learning_rate() const {

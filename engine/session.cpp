@@ -228,6 +228,10 @@ std::vector<float> Session::style_target(const std::string& layer) const {
   return impl_->objective->style_target(impl_->plan->network().index_of(layer));
 }
 
+std::vector<float> Session::style_target(const std::string& layer, int style) const {
+  return impl_->objective->style_target(impl_->plan->network().index_of(layer), style);
+}
+
 Image Session::output() const {
   const Plan& p = *impl_->plan;
   Image img;

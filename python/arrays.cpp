@@ -81,6 +81,43 @@ Image image_from_array(nb::handle value, const std::string& what) {
   return img;
 }
 
+Image mask_from_array(nb::handle value, const std::string& what) {
+  AnyArray a;
+  if (!nb::try_cast(value, a, /*convert=*/false)) {
+    throw nb::type_error((what + " expects a numpy array, uint8 of shape (H, W) or (H, W, 3), got " + describe(value))
+                             .c_str());
+  }
+  if (a.ndim() != 2) return image_from_array(value, what);
+  if (a.dtype() != nb::dtype<uint8_t>()) {
+    throw InvalidArgument(what + ": expected a uint8 array of shape (H, W) or (H, W, 3), got a " +
+                          dtype_name(a.dtype()) + " array of shape " + shape_text(a));
+  }
+  if (a.shape(0) == 0 || a.shape(1) == 0 || a.shape(0) > INT_MAX || a.shape(1) > INT_MAX) {
+    throw InvalidArgument(what + ": the mask is empty or too large, shape " + shape_text(a));
+  }
+  if (a.device_type() != nb::device::cpu::value) throw InvalidArgument(what + ": the array must be in CPU memory");
+  Image img;
+  img.height = static_cast<int>(a.shape(0));
+  img.width = static_cast<int>(a.shape(1));
+  img.rgb.resize(img.pixels() * 3);
+  const auto* src = static_cast<const uint8_t*>(a.data());
+  for (int y = 0; y < img.height; ++y)
+    for (int x = 0; x < img.width; ++x) {
+      const uint8_t v = src[y * a.stride(0) + x * a.stride(1)];
+      for (int c = 0; c < 3; ++c) img.rgb[(static_cast<size_t>(y) * img.width + x) * 3 + c] = v;
+    }
+  return img;
+}
+
+std::vector<Image> masks_from_list(nb::handle value, const std::string& what) {
+  if (nb::isinstance<nb::ndarray<>>(value) || PyUnicode_Check(value.ptr())) {
+    throw nb::type_error((what + " expects a list of arrays (one mask per style image), got " + describe(value)).c_str());
+  }
+  std::vector<Image> out;
+  for (nb::handle m : nb::iter(value)) out.push_back(mask_from_array(m, what + "[" + std::to_string(out.size()) + "]"));
+  return out;
+}
+
 ImageArray array_from_image(Image&& image) {
   auto* pixels = new std::vector<uint8_t>(std::move(image.rgb));
   nb::capsule owner(pixels, [](void* p) noexcept { delete static_cast<std::vector<uint8_t>*>(p); });

@@ -80,6 +80,11 @@ void set_compute(Options& o, nb::handle value, const std::string& what) {
   o.compute.*Field = Convert(value, what);
 }
 
+// None for no mask, as the default.
+void set_content_mask(Options& o, nb::handle value, const std::string& what) {
+  o.content_mask = value.is_none() ? Image{} : mask_from_array(value, what);
+}
+
 const std::vector<OptionSpec>& option_table() {
   static const std::vector<OptionSpec> table = {
     // What is computed.
@@ -124,6 +129,12 @@ const std::vector<OptionSpec>& option_table() {
      set<&Options::original_colors, to_bool>},
     {"style_blend_weights", "list of float", "one weight per style image ([] = equal)",
      set<&Options::style_blend_weights, to_float_list>},
+    {"style_masks", "list of uint8 arrays (H, W) or (H, W, 3)",
+     "one grey mask per style image, over the output: 255 where that style applies, 0 where not ([] = none)",
+     set<&Options::style_masks, masks_from_list>},
+    {"content_mask", "uint8 array (H, W) or (H, W, 3)",
+     "where the content loss applies: 255 keeps the photo, 0 leaves the style alone (None = everywhere)",
+     set_content_mask},
     {"loss_every", "int",
      "read the losses back every N iterations and at each scale's last (Adam; L-BFGS reads them always)",
      set<&Options::loss_every, to_int>},

@@ -25,11 +25,11 @@ namespace {
 const char* kDefaultWeightsName = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5";
 
 struct CliOptions {
-  std::string content, output, weights, log_json, init_image, progress_image;
+  std::string content, output, weights, log_json, init_image, progress_image, content_mask;
   // Choices as typed; empty = the library's default.
   std::string device = "auto", init, pooling = "max", conv_algo = "cudnn", gram_algo = "cublas", optimizer,
               color_transfer = "none", model = "auto";
-  std::vector<std::string> styles, content_layers, style_layers;
+  std::vector<std::string> styles, content_layers, style_layers, style_masks;
   std::vector<float> blend;
   int print_every = 10, save_every = 0;
   uint64_t max_pixels = nst::ImageLimits::kDefaultMaxPixels;
@@ -118,6 +118,8 @@ void refuse_overwriting_inputs(const CliOptions& c, const std::vector<std::strin
                                const std::string& weights) {
   std::vector<std::pair<std::string, std::string>> inputs = {{"--content", c.content}};
   for (const auto& s : styles) inputs.push_back({"--style", s});
+  for (const auto& m : c.style_masks) inputs.push_back({"--style-mask", m});
+  if (!c.content_mask.empty()) inputs.push_back({"--content-mask", c.content_mask});
   if (!c.init_image.empty()) inputs.push_back({"--init-image", c.init_image});
   if (!weights.empty()) inputs.push_back({"--weights", weights});
   std::vector<std::pair<std::string, std::string>> outputs = {{"--output", c.output}};
@@ -197,6 +199,8 @@ void add_flags(CLI::App& app, CliOptions& c) {
   app.add_option("--content-layers", c.content_layers, "Content layers, comma separated, each optionally LAYER:WEIGHT (block4_conv2 or relu4_2)")->delimiter(',')->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--style-layers", c.style_layers, "Style layers, comma separated, each optionally LAYER:WEIGHT")->delimiter(',')->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--style-blend-weights", c.blend, "One weight per style image, comma separated (default: equal)")->delimiter(',')->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->check(nst::tools::number_at_least(0));
+  app.add_option("--style-mask", c.style_masks, "Regional style: one grey mask per --style, in the same order, over the output (white: that style applies there, black: it does not, greys between); of about the content's aspect ratio, stretched to the image. Where every mask is black the output is unstyled")->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->check(CLI::ExistingFile);
+  app.add_option("--content-mask", c.content_mask, "Grey mask of where the content loss applies (white: keep the photo's structure, black: free to take the style alone)")->check(CLI::ExistingFile);
   app.add_option("--style-scale", o.style_scale, "Style images' longest side, relative to the output's")->capture_default_str()->check(nst::tools::number_above(0));
   app.add_flag("--original-colors", o.original_colors, "Keep the content's colours: the result's luminance on the content's chrominance (YUV)");
   app.add_option("--color-transfer", c.color_transfer, "Recolour the style image(s) to the content's palette before taking their Grams: none, histogram (per channel) or linear (mean and covariance)")->capture_default_str()->check(CLI::IsMember({"none", "histogram", "linear"}));
@@ -272,6 +276,11 @@ nst::Options finish_options(CliOptions& c) {
     throw nst::InvalidArgument("--style-blend-weights: got " + std::to_string(c.blend.size()) + " weights for " +
                                std::to_string(c.styles.size()) + " style images");
   }
+  if (!c.style_masks.empty() && c.style_masks.size() != c.styles.size()) {
+    throw nst::InvalidArgument("--style-mask: got " + std::to_string(c.style_masks.size()) + " masks for " +
+                               std::to_string(c.styles.size()) + " style images; give one per --style, in the same "
+                               "order, or none");
+  }
   return o;
 }
 
@@ -323,6 +332,18 @@ void refuse_if_too_big(const nst::Image& content, const std::vector<nst::Image>&
                              "(L-BFGS keeps 2 x --lbfgs-history image-sized vectors) or raise --max-memory");
 }
 
+// --style-mask and --content-mask into the options, each read and checked
+// against the content's shape, errors naming the file.
+void load_masks(const CliOptions& c, const nst::Image& content, const nst::ImageLimits& limits, nst::Options& opt) {
+  auto load = [&](const char* flag, const std::string& path) {
+    nst::Image mask = nst::load_image(path, limits);
+    nst::check_mask(mask, std::string(flag) + " '" + path + "'", content.width, content.height);
+    return mask;
+  };
+  for (const auto& m : c.style_masks) opt.style_masks.push_back(load("--style-mask", m));
+  if (!c.content_mask.empty()) opt.content_mask = load("--content-mask", c.content_mask);
+}
+
 int run(CliOptions& c, nst::tools::ProgressPrinter& printer) {
   nst::tools::install_interrupt_handlers("nst");
   c.styles = nst::tools::style_files(c.styles, "--style");
@@ -343,6 +364,7 @@ int run(CliOptions& c, nst::tools::ProgressPrinter& printer) {
   const nst::Image content = nst::load_image(c.content, limits);
   std::vector<nst::Image> styles;
   for (const auto& s : c.styles) styles.push_back(nst::load_image(s, limits));
+  load_masks(c, content, limits, opt);
   if (c.dry_run) return print_memory_estimate(content, styles, opt, c.max_memory);
   if (c.max_memory > 0) refuse_if_too_big(content, styles, opt, c.max_memory);
   std::string weights_desc;

@@ -96,6 +96,14 @@ void tv_loss(float* loss, float* dx, const float* x, int N, int H, int W, int C,
 void tv_loss_reference(double* loss, double* dx, const double* x, int N, int H, int W, int C,
                        double weight);
 
+// ---- Masks: per-pixel scaling (mask.cpp) ----------------------------------------
+// y (P,C) = m (P) * x (P,C), each pixel's C values times its mask value; with
+// `accumulate`, y += m * x instead (as fma(m, x, y), one rounding). Without
+// it y may equal x (in place); with it y and x must not overlap.
+void pixel_scale(float* y, const float* x, const float* m, size_t pixels, int C, bool accumulate);
+void pixel_scale_reference(double* y, const double* x, const double* m, size_t pixels, int C,
+                           bool accumulate);
+
 // ---- Adam (PyTorch's form: eps added after the bias-corrected sqrt) ---------
 struct AdamHyper {
   float lr = 10.f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;

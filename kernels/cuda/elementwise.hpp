@@ -1,5 +1,5 @@
-// Memory-bound custom kernels on the device: ReLU, 2x2 pooling, the Adam
-// step and caffe pre/deprocessing. All pointers are device memory; work is
+// Memory-bound custom kernels on the device: ReLU, 2x2 pooling, masks
+// (per-pixel scaling), the Adam step and caffe pre/deprocessing. All pointers are device memory; work is
 // queued on `stream`. Same contracts and numerics as the matching
 // nst::cpu ops (kernels/cpu/ops.hpp), bit for bit (Adam: where the CPU
 // build fuses its multiply-adds, as GCC does on any FMA machine). Any
@@ -30,6 +30,13 @@ void maxpool2x2_backward(float* dx, const float* dy, const float* x, int N, int 
 void avgpool2x2_forward(float* y, const float* x, int N, int H, int W, int C, cudaStream_t stream);
 void avgpool2x2_backward(float* dx, const float* dy, int N, int H, int W, int C,
                          cudaStream_t stream);
+
+// ---- masks: per-pixel scaling (mask.cu) ----------------------------------------
+// y (P,C) = m (P) * x (P,C), each pixel's C values times its mask value; with
+// `accumulate`, y = fmaf(m, x, y). Without it y may alias x; with it y and x
+// must not overlap. A negative C throws nst::InvalidArgument.
+void pixel_scale(float* y, const float* x, const float* m, size_t pixels, int C, bool accumulate,
+                 cudaStream_t stream);
 
 // ---- Adam (adam.cu) ------------------------------------------------------------
 // One fused pass: moments, bias correction, update (PyTorch's form, as

@@ -98,6 +98,24 @@ class CudaBackendTest : public ::testing::TestWithParam<Case> {
     expect_close("gradient", dev->gradient(), cpu->gradient(), 10 * tol());
   }
 
+  // Soft left/right masks for the two styles, a ramp for the content.
+  void use_masks() {
+    auto ramp = [](bool rising, bool horizontal) {
+      Image m;
+      m.width = kW;
+      m.height = kH;
+      m.rgb.resize(m.pixels() * 3);
+      for (int y = 0; y < kH; ++y)
+        for (int x = 0; x < kW; ++x) {
+          const int t = horizontal ? 255 * x / (kW - 1) : 255 * y / (kH - 1);
+          for (int c = 0; c < 3; ++c) m.rgb[(static_cast<size_t>(y) * kW + x) * 3 + c] = static_cast<uint8_t>(rising ? t : 255 - t);
+        }
+      return m;
+    };
+    opt_.style_masks = {ramp(true, true), ramp(false, true)};
+    opt_.content_mask = ramp(true, false);
+  }
+
   void compare_steps(OptimizerKind optimizer, int steps) {
     opt_.optimizer = optimizer;
     auto dev = make_device_session();
@@ -131,6 +149,11 @@ class CudaBackendEmu : public CudaBackendTest {
 };
 
 TEST_P(CudaBackendEmu, OneIterationMatchesTheCpuBackend) { compare_one_iteration(); }
+// Masks: the pixel_scale kernel inside the masked style and content terms.
+TEST_P(CudaBackendEmu, MaskedIterationMatchesTheCpuBackend) {
+  use_masks();
+  compare_one_iteration();
+}
 TEST_P(CudaBackendEmu, ThreeAdamStepsMatchTheCpuBackend) { compare_steps(OptimizerKind::Adam, 3); }
 // L-BFGS's vectors and its two-loop recursion on the device's vector ops.
 TEST_P(CudaBackendEmu, ThreeLbfgsStepsMatchTheCpuBackend) { compare_steps(OptimizerKind::Lbfgs, 3); }
@@ -313,6 +336,10 @@ class CudaBackendGpu : public CudaBackendTest {
 };
 
 TEST_P(CudaBackendGpu, OneIterationMatchesTheCpuBackend) { compare_one_iteration(); }
+TEST_P(CudaBackendGpu, MaskedIterationMatchesTheCpuBackend) {
+  use_masks();
+  compare_one_iteration();
+}
 // Ten steps: the first evaluation runs eagerly, the second is captured into
 // a CUDA graph, the rest replay it.
 TEST_P(CudaBackendGpu, TenAdamStepsMatchTheCpuBackend) { compare_steps(OptimizerKind::Adam, 10); }

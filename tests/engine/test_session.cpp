@@ -24,14 +24,7 @@ std::vector<double> preprocessed(const Image& img) {
   return x;
 }
 
-double rel_error(const std::vector<double>& a, const std::vector<double>& b) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    num += (a[i] - b[i]) * (a[i] - b[i]);
-    den += b[i] * b[i];
-  }
-  return std::sqrt(num / den);
-}
+using testing::rel_error;
 
 class SessionTest : public ::testing::TestWithParam<Pooling> {
  protected:
@@ -90,23 +83,7 @@ TEST_P(SessionTest, GradientMatchesFiniteDifferencesOfReference) {
   s->evaluate();
   const auto grad = s->gradient();
 
-  const auto ref = make_reference();
-  std::vector<double> xd = testing::to_double(x);
-  Rng pick(9);
-  std::vector<double> analytic, numeric;
-  const double h = 1e-3;
-  for (int k = 0; k < 40; ++k) {
-    const size_t i = static_cast<size_t>(pick.uniform() * xd.size());
-    const double x0 = xd[i];
-    xd[i] = x0 + h;
-    const double plus = ref.loss(xd, kH, kW).total;
-    xd[i] = x0 - h;
-    const double minus = ref.loss(xd, kH, kW).total;
-    xd[i] = x0;
-    numeric.push_back((plus - minus) / (2 * h));
-    analytic.push_back(grad[i]);
-  }
-  const double err = rel_error(analytic, numeric);
+  const double err = testing::gradient_error_vs_finite_differences(make_reference(), x, grad, kH, kW);
   std::printf("gradient vs finite differences: relative error %.3e\n", err);
   EXPECT_LT(err, 1e-3);
 }

@@ -307,7 +307,8 @@ ONE_VALUE_PER_OPTION = {
     "model": "vgg16", "pooling": "avg", "content_layers": "relu4_2",
     "style_layers": ("block1_conv1", "conv2_1"), "content_layer_weights": [1],
     "style_layer_weights": [0.5, 2], "style_scale": 0.5, "color_transfer": "linear",
-    "original_colors": True, "style_blend_weights": [1.0], "loss_every": 2, "device": "cpu", "threads": np.int64(1),
+    "original_colors": True, "style_blend_weights": [1.0], "style_masks": [np.full((16, 24), 255, np.uint8)],
+    "content_mask": np.full((16, 24, 3), 200, np.uint8), "loss_every": 2, "device": "cpu", "threads": np.int64(1),
     "conv_algo": "custom", "gram_algo": "custom", "allow_tf32": False,
 }
 
@@ -317,6 +318,26 @@ def valid_option_names(content, style, weights):
         run(content, style, weights, not_an_option=1)
     listed = str(info.value).split("the options are ")[1].split(" (and")[0]
     return listed.split(", ")
+
+
+def test_style_masks_give_each_half_its_style(content, style, weights):
+    left = np.zeros((32, 48), np.uint8)
+    left[:, :24] = 255
+    out = nst.stylize(content, [style, noise(40, 40, 3)], weights=weights, image_size=32, iterations=2,
+                      threads=1, style_masks=[left, 255 - left], content_mask=left)
+    assert out.shape == (21, 32, 3)
+
+
+def test_bad_masks_are_value_errors_naming_them(content, style, weights):
+    with pytest.raises(nst.InvalidArgument, match="1 style masks for 2 style images"):
+        nst.stylize(content, [style, style], weights=weights, image_size=32, iterations=1,
+                    style_masks=[np.full((32, 48), 255, np.uint8)])
+    with pytest.raises(nst.InvalidArgument, match="style mask 1 is black everywhere"):
+        run(content, style, weights, style_masks=[np.zeros((32, 48), np.uint8)])
+    with pytest.raises(nst.InvalidArgument, match=r"option 'content_mask'.*float64"):
+        run(content, style, weights, content_mask=np.ones((32, 48)))
+    with pytest.raises(TypeError, match="style_masks"):
+        run(content, style, weights, style_masks=np.full((32, 48), 255, np.uint8))
 
 
 def test_every_option_is_settable_and_documented(content, style, weights):

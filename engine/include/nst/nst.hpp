@@ -109,7 +109,23 @@ struct Options {
   ColorTransfer color_transfer = ColorTransfer::None;
   bool original_colors = false;
   // One weight per style image (empty: equal); normalised to sum to 1.
+  // With style masks they weight each style's own term instead, normalised
+  // to a mean of 1 (equal weights: each style at style_weight in its region).
   std::vector<float> style_blend_weights;
+  // Regional style: one grey mask per style image (or none), over the
+  // output: 255 where that style applies, 0 where it does not, greys
+  // between (RGB is taken as its luminance). Any size of about the content's
+  // aspect ratio (within 5%): each is stretched to every scale's image and
+  // area-averaged down to each style layer. Each style then has its own
+  // term per layer, comparing the masked Gram of the image,
+  //   G = (m F)^T (m F) / (C * sum(m^2)),
+  // with that style's plain Gram; where every mask is 0 the image is
+  // unstyled. A mask black everywhere is an error.
+  std::vector<Image> style_masks;
+  // Where the content loss applies, in the same form (empty: everywhere):
+  // each content layer's loss becomes mean((m F - m P)^2), so a region at 0
+  // is free to take the style alone.
+  Image content_mask;
   // stylize() reads the losses back every loss_every iterations and at the
   // last of each scale (IterationStats::losses_read). Reading them waits for
   // the device; Adam does not need them, so on a GPU the iterations between
@@ -208,6 +224,8 @@ class Session {
   std::vector<float> activation(const std::string& layer) const;
   std::vector<float> content_target(const std::string& layer) const;
   std::vector<float> style_target(const std::string& layer) const;  // (C,C) blended Gram
+  // (C,C) Gram of style image `style` (0-based) alone, as set_styles took it.
+  std::vector<float> style_target(const std::string& layer, int style) const;
   Image output() const;  // current image, deprocessed
 
  private:
@@ -217,6 +235,12 @@ class Session {
   friend class SessionMaker;
   explicit Session(std::unique_ptr<Impl> impl);
 };
+
+// Throws nst::InvalidArgument naming `what` (e.g. "--style-mask 'a.png'")
+// when `mask` cannot be a mask: empty, or black everywhere; and, given the
+// image's width and height, when its aspect ratio differs from the image's
+// by more than 5% (plus a pixel of rounding).
+void check_mask(const Image& mask, const std::string& what, int width = 0, int height = 0);
 
 // The Schedule: for each scale (options.scales, then image_size), scales
 // the content and style images, plans a Session on one Model (weights
