@@ -191,7 +191,7 @@ MemoryEstimate estimate_memory(const Image& content, const std::vector<Image>& s
   if (host_weights) e.model.push_back({"weights as read (host)", host});
   e.model.push_back({options.compute.cpu_conv_algo == CpuConvAlgo::Gemm
                          ? "weights and dgrad kernels on the backend"
-                         : "weights, dgrad and Winograd kernels on the backend",
+                         : "backend: weights, dgrad, Winograd kernels",
                      counter.held_bytes()});
   const std::vector<Options::Scale> scales = options.schedule();
   if (scales.size() > 1) plan_finest_first(model, content, scales.back().size, options);

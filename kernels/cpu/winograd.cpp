@@ -48,9 +48,11 @@ constexpr int kIn = 6;       // inputs per tile side (kOut + 2)
 constexpr int kPoints = 36;  // kIn * kIn transform points
 constexpr int kLanes = 16;   // channels per transform pass
 
-// V and M of one block, per thread: 2 MB, half the L2 of the machines we
-// measured on (bench/RESULTS.md, "Winograd"); TB is clamped so the GEMMs
-// keep enough rows to run near peak (M = TB) and tiny layers one block.
+// V and M of one block, per thread: 2 MB, the L2 of one core of the Xeon
+// VM this was measured on (bench/RESULTS.md, "Winograd"; not tuned for any
+// other machine). TB is clamped below so that the GEMMs keep enough rows
+// (M = TB) to run near peak even at 512 channels each way. It does not
+// depend on the thread count, and so neither do the bits.
 constexpr size_t kBlockFloats = size_t(512) << 10;
 constexpr int kMinTilesPerBlock = 16, kMaxTilesPerBlock = 256;
 
