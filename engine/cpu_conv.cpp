@@ -14,10 +14,6 @@ namespace {
 
 constexpr int kMinWinogradChannels = 16;
 constexpr double kMinTimedFlops = 1e8;
-// When one timing each leaves the two within this factor, time them again
-// and keep the faster of two runs each.
-constexpr double kCloseCall = 1.25;
-
 double direct_flops(const Shape& x, int cout) { return 2.0 * 9 * static_cast<double>(x.pixels()) * x.c * cout; }
 
 double seconds(const std::function<void()>& run) {
@@ -26,15 +22,13 @@ double seconds(const std::function<void()>& run) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// GEMM's time over Winograd's, each run once, or twice when the first runs
-// are a close call. Winograd runs first: its first call also pages in its
-// workspace, a cost the comparison then charges to it, not to GEMM.
+// GEMM's time over Winograd's, the faster of two runs each, alternating:
+// a first call may pay for paging in a workspace or for OpenBLAS's
+// buffers, and a shared machine's noise comes and goes.
 double measured_speedup(const std::function<void()>& gemm, const std::function<void()>& winograd) {
   double w = seconds(winograd), g = seconds(gemm);
-  if (std::max(g, w) < kCloseCall * std::min(g, w)) {
-    w = std::min(w, seconds(winograd));
-    g = std::min(g, seconds(gemm));
-  }
+  w = std::min(w, seconds(winograd));
+  g = std::min(g, seconds(gemm));
   return g / w;
 }
 

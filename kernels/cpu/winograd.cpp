@@ -15,11 +15,12 @@
 //
 // Layout and threading. U (36, Cin, Cout) is made once per frozen kernel,
 // in float64 and rounded once. The tiles of all images are cut into blocks
-// of TB; each OpenMP thread takes whole blocks and keeps the block's V
-// (36, TB, Cin) and M (36, TB, Cout) in its own slice of the workspace,
-// sized to stay in the core's L2 (kBlockFloats): input transform, 36
-// single-threaded SGEMMs (OpenBLAS runs single-threaded inside a parallel
-// region), output transform. Bias and ReLU are applied in the output
+// of TB; when there are enough blocks, each OpenMP thread takes whole
+// blocks and keeps the block's V (36, TB, Cin) and M (36, TB, Cout) in its
+// own slice of the workspace, sized to stay in the core's L2
+// (kBlockFloats): input transform, 36 single-threaded SGEMMs (OpenBLAS runs
+// single-threaded inside a parallel region), output transform. With few
+// blocks the threads share each block instead. Bias and ReLU are applied in the output
 // transform; for backward-data the ReLU mask of the layer's output is
 // applied as dy is read by the input transform.
 //
@@ -194,48 +195,104 @@ struct Conv {
   int N, H, W, Cin, Cout;
 };
 
+// One call's tiles, cut into blocks of tb (a block never spans two images),
+// and the three steps on one block. Each step's work on a tile or a
+// transform point is the same whichever thread does it, so the schedules
+// below give the same bits.
+class Blocks {
+ public:
+  Blocks(const Conv& s, const float* x, const float* mask, const float* U, float* y, const float* bias, bool relu)
+      : s_(s), x_(x), mask_(mask), U_(U), y_(y), bias_(bias), relu_(relu), tw_(tiles_across(s.W)),
+        tiles_(static_cast<long long>(tiles_across(s.H)) * tw_), tb_(tiles_per_block(s.Cin, s.Cout)),
+        per_image_((tiles_ + tb_ - 1) / tb_) {}
+
+  long long count() const { return per_image_ * s_.N; }
+  int block_tiles() const { return tb_; }
+  // Tiles in block `blk` (tb, or fewer in an image's last block).
+  int tiles_in(long long blk) const {
+    return static_cast<int>(std::min<long long>(tb_, tiles_ - (blk % per_image_) * tb_));
+  }
+  float* V(float* slice) const { return slice; }
+  float* M(float* slice) const { return slice + static_cast<size_t>(kPoints) * tb_ * s_.Cin; }
+
+  void input_tile(float* slice, long long blk, int b) const {
+    const size_t offset = image(blk) * s_.H * s_.W * s_.Cin;
+    transform_input_tile(V(slice), tb_, b, x_ + offset, mask_ ? mask_ + offset : nullptr, s_.H, s_.W, s_.Cin,
+                         place(blk, b));
+  }
+  void gemm(float* slice, int tiles, int k) const {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, tiles, s_.Cout, s_.Cin, 1.f,
+                V(slice) + static_cast<size_t>(k) * tb_ * s_.Cin, s_.Cin, U_ + static_cast<size_t>(k) * s_.Cin * s_.Cout,
+                s_.Cout, 0.f, M(slice) + static_cast<size_t>(k) * tb_ * s_.Cout, s_.Cout);
+  }
+  void output_tile(float* slice, long long blk, int b) const {
+    transform_output_tile(y_ + image(blk) * s_.H * s_.W * s_.Cout, M(slice), tb_, b, bias_, relu_, s_.H, s_.W,
+                          s_.Cout, place(blk, b));
+  }
+
+ private:
+  size_t image(long long blk) const { return static_cast<size_t>(blk / per_image_); }
+  TilePlace place(long long blk, int b) const {
+    const long long t = (blk % per_image_) * tb_ + b;
+    return {static_cast<int>(t / tw_) * kOut, static_cast<int>(t % tw_) * kOut};
+  }
+
+  Conv s_;
+  const float *x_, *mask_, *U_;
+  float* y_;
+  const float* bias_;
+  bool relu_;
+  int tw_;
+  long long tiles_;
+  int tb_;
+  long long per_image_;
+};
+
+// Many blocks: each thread takes whole blocks, in its own slice (L2).
+void run_blocks_per_thread(const Blocks& blocks, float* workspace, size_t slice, int threads) {
+#pragma omp parallel num_threads(threads)
+  {
+    float* mine = workspace + slice * omp_get_thread_num();
+#pragma omp for schedule(dynamic)
+    for (long long blk = 0; blk < blocks.count(); ++blk) {
+      const int tiles = blocks.tiles_in(blk);
+      for (int b = 0; b < tiles; ++b) blocks.input_tile(mine, blk, b);
+      for (int k = 0; k < kPoints; ++k) blocks.gemm(mine, tiles, k);
+      for (int b = 0; b < tiles; ++b) blocks.output_tile(mine, blk, b);
+    }
+  }
+}
+
+// Few blocks (deep layers of small images: VGG's block5 at 256 px is one
+// block of 12 tiles): the threads share each block, splitting its tiles in
+// the transforms and its 36 GEMMs between them.
+void run_blocks_together(const Blocks& blocks, float* slice, int threads) {
+#pragma omp parallel num_threads(threads)
+  for (long long blk = 0; blk < blocks.count(); ++blk) {
+    const int tiles = blocks.tiles_in(blk);
+#pragma omp for schedule(static)
+    for (int b = 0; b < tiles; ++b) blocks.input_tile(slice, blk, b);
+#pragma omp for schedule(dynamic)
+    for (int k = 0; k < kPoints; ++k) blocks.gemm(slice, tiles, k);
+#pragma omp for schedule(static)
+    for (int b = 0; b < tiles; ++b) blocks.output_tile(slice, blk, b);
+  }
+}
+
 // y (N, H, W, Cout) from x (N, H, W, Cin) and U (36, Cin, Cout); `mask`
 // (like x) or null; bias (Cout) or null.
 void winograd_conv(float* y, const float* x, const float* mask, const float* U, const float* bias, bool relu,
                    const Conv& s, float* workspace, size_t workspace_floats) {
-  const int th = tiles_across(s.H), tw = tiles_across(s.W);
-  const long long tiles_per_image = static_cast<long long>(th) * tw;
-  const int tb = tiles_per_block(s.Cin, s.Cout);
-  const long long blocks_per_image = (tiles_per_image + tb - 1) / tb;
-  const long long blocks = blocks_per_image * s.N;
-  const size_t slice = slice_floats(tb, s.Cin, s.Cout);
+  const Blocks blocks(s, x, mask, U, y, bias, relu);
+  const size_t slice = slice_floats(blocks.block_tiles(), s.Cin, s.Cout);
   const int slices = static_cast<int>(std::min<size_t>(workspace_floats / slice, omp_get_max_threads()));
-  const int threads = static_cast<int>(std::clamp<long long>(blocks, 1, std::max(slices, 1)));
-  const size_t in_plane = static_cast<size_t>(s.H) * s.W * s.Cin, out_plane = static_cast<size_t>(s.H) * s.W * s.Cout;
-
-#pragma omp parallel num_threads(threads)
-  {
-    float* V = workspace + slice * omp_get_thread_num();
-    float* M = V + static_cast<size_t>(kPoints) * tb * s.Cin;
-#pragma omp for schedule(dynamic)
-    for (long long blk = 0; blk < blocks; ++blk) {
-      const int n = static_cast<int>(blk / blocks_per_image);
-      const long long first = (blk % blocks_per_image) * tb;
-      const int count = static_cast<int>(std::min<long long>(tb, tiles_per_image - first));
-      const float* xn = x + n * in_plane;
-      const float* mn = mask ? mask + n * in_plane : nullptr;
-      for (int b = 0; b < count; ++b) {
-        const long long t = first + b;
-        transform_input_tile(V, tb, b, xn, mn, s.H, s.W, s.Cin,
-                             {static_cast<int>(t / tw) * kOut, static_cast<int>(t % tw) * kOut});
-      }
-      for (int k = 0; k < kPoints; ++k) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, count, s.Cout, s.Cin, 1.f,
-                    V + static_cast<size_t>(k) * tb * s.Cin, s.Cin, U + static_cast<size_t>(k) * s.Cin * s.Cout,
-                    s.Cout, 0.f, M + static_cast<size_t>(k) * tb * s.Cout, s.Cout);
-      }
-      float* yn = y + n * out_plane;
-      for (int b = 0; b < count; ++b) {
-        const long long t = first + b;
-        transform_output_tile(yn, M, tb, b, bias, relu, s.H, s.W, s.Cout,
-                              {static_cast<int>(t / tw) * kOut, static_cast<int>(t % tw) * kOut});
-      }
-    }
+  const int threads = std::max(slices, 1);
+  // Whole blocks per thread once there are enough of them to share evenly
+  // (a thread idles at most a quarter of the time).
+  if (blocks.count() >= 4LL * threads) {
+    run_blocks_per_thread(blocks, workspace, slice, threads);
+  } else {
+    run_blocks_together(blocks, workspace, threads);
   }
 }
 

@@ -124,6 +124,15 @@ TEST(CpuWinograd, FpropWithoutBiasOrReluMatchesReference) {
 TEST(CpuWinograd, FpropMatchesReferenceOverSeveralBlocks) {
   expect_fprop_matches_reference({2, 67, 61, 17, 20}, /*bias=*/true, /*relu=*/true);
 }
+// 2070 tiles of 16 channels make 9 blocks: on two threads each takes whole
+// blocks in its own slice (the schedule of large images), where the shapes
+// above share a few blocks between the threads.
+TEST(CpuWinograd, FpropMatchesReferenceWithEachThreadOnItsOwnBlocks) {
+  expect_fprop_matches_reference({1, 184, 180, 16, 16}, /*bias=*/true, /*relu=*/true);
+}
+TEST(CpuWinograd, DgradMatchesReferenceWithEachThreadOnItsOwnBlocks) {
+  expect_dgrad_matches_reference({1, 184, 180, 16, 16}, /*masked=*/true);
+}
 TEST(CpuWinograd, DgradMatchesReferenceOn7x5With3Channels) {
   expect_dgrad_matches_reference({1, 7, 5, 3, 8}, /*masked=*/false);
 }
@@ -143,7 +152,9 @@ TEST(CpuWinograd, DgradLeavesDyAsItWas) {
 }
 
 // Each tile's block and its GEMMs are the same whatever the number of
-// threads: the result is bit for bit the same on one thread or two.
+// threads: the result is bit for bit the same on one thread or two, and
+// whether the threads take whole blocks (these 4 blocks on one thread) or
+// share them (on two).
 TEST(CpuWinograd, BitsDoNotDependOnTheThreadCount) {
   const Conv s{2, 67, 61, 17, 20};
   const auto x = random_floats(s.x(), 10), w = random_kernel(s, 11), b = random_floats(s.Cout, 12);
