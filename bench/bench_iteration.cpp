@@ -5,7 +5,7 @@
 // there) and Adam side by side, unless --optimizer picks one.
 //
 //   nst_bench_iteration --image-size 256,512 [--optimizer lbfgs|adam] [--device cpu|cuda|auto] [--threads N]
-//                       [--conv-algo cudnn|custom] [--gram-algo cublas|custom] [--tf32]
+//                       [--conv-algo auto|gemm|winograd|cudnn|custom] [--gram-algo cublas|custom] [--tf32]
 //                       [--benchmark_format=json] [--benchmark_out=F]
 // The label names the backend and its algorithms.
 #include <benchmark/benchmark.h>
@@ -24,6 +24,7 @@ struct BenchConfig {
   nst::Device device = nst::Device::Cpu;
   int threads = 0;
   nst::ConvAlgo conv_algo = nst::ConvAlgo::Cudnn;
+  nst::CpuConvAlgo cpu_conv_algo = nst::CpuConvAlgo::Auto;
   nst::GramAlgo gram_algo = nst::GramAlgo::Cublas;
   bool tf32 = false;
   std::vector<nst::OptimizerKind> optimizers = {nst::OptimizerKind::Lbfgs, nst::OptimizerKind::Adam};
@@ -52,6 +53,7 @@ void run_iterations(benchmark::State& state, const BenchConfig& cfg, nst::Optimi
   opt.compute.device = cfg.device;
   opt.compute.threads = cfg.threads;
   opt.compute.conv_algo = cfg.conv_algo;
+  opt.compute.cpu_conv_algo = cfg.cpu_conv_algo;
   opt.compute.gram_algo = cfg.gram_algo;
   opt.compute.allow_tf32 = cfg.tf32;
   nst::Session session(*weights, opt, size, size);
@@ -105,7 +107,11 @@ BenchConfig parse_own_flags(int& argc, char** argv) {
     } else if (const char* v = value("--threads")) {
       cfg.threads = std::atoi(v);
     } else if (const char* v = value("--conv-algo")) {
-      cfg.conv_algo = std::string(v) == "custom" ? nst::ConvAlgo::Custom : nst::ConvAlgo::Cudnn;
+      const std::string algo = v;
+      cfg.conv_algo = algo == "custom" ? nst::ConvAlgo::Custom : nst::ConvAlgo::Cudnn;
+      cfg.cpu_conv_algo = algo == "gemm"       ? nst::CpuConvAlgo::Gemm
+                          : algo == "winograd" ? nst::CpuConvAlgo::Winograd
+                                               : nst::CpuConvAlgo::Auto;
     } else if (const char* v = value("--gram-algo")) {
       cfg.gram_algo = std::string(v) == "custom" ? nst::GramAlgo::Custom : nst::GramAlgo::Cublas;
     } else if (const char* v = value("--optimizer")) {

@@ -60,6 +60,37 @@ void BM_conv2d_dgrad(benchmark::State& state) {
   state.counters["GFLOP/s"] = rate(conv_flops(state));
 }
 
+// Winograd F(4x4,3x3): GFLOP/s counts the direct convolution's FLOPs
+// (conv_flops), so the rate compares with the GEMM path's as a speed, not
+// as arithmetic done. dgrad includes the fused ReLU mask, which the GEMM
+// path's engine call runs as a separate relu_backward pass.
+void BM_winograd_fprop(benchmark::State& state) {
+  const int H = state.range(0), W = state.range(1), Cin = state.range(2), Cout = state.range(3);
+  const auto x = random_floats(nhwc(state, Cin)), w = random_floats(9 * Cin * Cout), b = random_floats(Cout);
+  std::vector<float> U(winograd_kernel_floats(Cin, Cout)), y(nhwc(state, Cout));
+  std::vector<float> ws(winograd_workspace_floats(Cin, Cout, num_threads()));
+  winograd_fprop_kernel(U.data(), w.data(), Cin, Cout);
+  for (auto _ : state) {
+    winograd_fprop(y.data(), x.data(), U.data(), b.data(), 1, H, W, Cin, Cout, /*relu=*/true, ws.data(), ws.size());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] = rate(conv_flops(state));
+}
+
+void BM_winograd_dgrad(benchmark::State& state) {
+  const int H = state.range(0), W = state.range(1), Cin = state.range(2), Cout = state.range(3);
+  const auto dy = random_floats(nhwc(state, Cout)), relu_y = random_floats(nhwc(state, Cout));
+  const auto w = random_floats(9 * Cin * Cout);
+  std::vector<float> U(winograd_kernel_floats(Cin, Cout)), dx(nhwc(state, Cin));
+  std::vector<float> ws(winograd_workspace_floats(Cin, Cout, num_threads()));
+  winograd_dgrad_kernel(U.data(), w.data(), Cin, Cout);
+  for (auto _ : state) {
+    winograd_dgrad(dx.data(), dy.data(), relu_y.data(), U.data(), 1, H, W, Cin, Cout, ws.data(), ws.size());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] = rate(conv_flops(state));
+}
+
 void conv_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"H", "W", "Cin", "Cout"});
   b->Args({256, 256, 3, 64});     // block1_conv1 at 256
@@ -70,6 +101,8 @@ void conv_shapes(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_conv2d_fprop)->Apply(conv_shapes);
 BENCHMARK(BM_conv2d_dgrad)->Apply(conv_shapes);
+BENCHMARK(BM_winograd_fprop)->Apply(conv_shapes);
+BENCHMARK(BM_winograd_dgrad)->Apply(conv_shapes);
 
 // ---- elementwise and pooling: args H, W, C ---------------------------------------
 

@@ -116,7 +116,12 @@ class Backend {
   virtual void run_captured(const std::function<void()>& record) { record(); }
 };
 
+// The cpu backend on `threads` OpenMP threads (0: all), convolutions by
+// im2col + GEMM.
 std::unique_ptr<Backend> make_cpu_backend(int threads);
+// With options.threads and options.cpu_conv_algo; `log` gets a line per
+// layer shape that could run Winograd, saying what it runs.
+std::unique_ptr<Backend> make_cpu_backend(const ComputeOptions& options, const std::function<void(const std::string&)>& log);
 // The cuda backend compiled against kernels/emu: every custom kernel runs on
 // the CPU (slowly), cuDNN/cuBLAS are absent, so options must select the
 // custom conv and Gram algorithms. Defined only in the test library

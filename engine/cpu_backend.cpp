@@ -1,22 +1,34 @@
 // The cpu backend: the engine's op interface over kernels/cpu.
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <new>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "engine/backend.hpp"
+#include "engine/cpu_conv.hpp"
 #include "nst/error.hpp"
 #include "kernels/cpu/ops.hpp"
 
 namespace nst {
 namespace {
 
+// Convolutions run im2col + SGEMM or Winograd per layer and direction
+// (engine/cpu_conv.hpp): the choice is made per input shape when the plan
+// reserves the layer, and Winograd's transformed kernels are made with the
+// GEMM path's when each frozen kernel is prepared (prepare_conv2d_dgrad,
+// the backend's once-per-kernel hook), found again by the kernel's address.
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(int threads) { cpu::set_num_threads(threads); }
+  CpuBackend(int threads, CpuConvAlgo algo, LogFn log) : algo_(algo), log_(std::move(log)) {
+    cpu::set_num_threads(threads);
+  }
 
-  std::string name() const override { return "cpu"; }
+  std::string name() const override {
+    return algo_ == CpuConvAlgo::Gemm ? "cpu" : std::string("cpu (conv ") + cpu_conv_algo_name(algo_) + ")";
+  }
 
   size_t held_bytes() const {
     size_t bytes = 0;
@@ -41,6 +53,10 @@ class CpuBackend final : public Backend {
   }
   void reserve_conv2d(const Shape& x, int cout) override {
     grow(conv_ws_, cpu::conv2d_workspace_floats(x.n, x.h, x.w, x.c, cout));
+    Choice& c = choices_[key_of(x, cout)];
+    if (!winograd_candidate(algo_, x, cout)) return;
+    grow(winograd_ws_, cpu::winograd_workspace_floats(x.c, cout, cpu::num_threads()));
+    c.fprop = c.dgrad = algo_ == CpuConvAlgo::Winograd ? Algo::Winograd : Algo::Undecided;
   }
   void reserve_style_loss(const Shape& f) override {
     grow(style_ws_, cpu::style_loss_workspace_floats(f.n, f.h * f.w, f.c));
@@ -51,17 +67,41 @@ class CpuBackend final : public Backend {
 
   void conv2d_fprop(float* y, const float* x, const Shape& xs, const float* w, const float* b, int cout,
                     bool relu) override {
-    cpu::conv2d_fprop(y, x, w, b, xs.n, xs.h, xs.w, xs.c, cout, relu, conv_ws_.data());
+    const auto gemm = [&] { cpu::conv2d_fprop(y, x, w, b, xs.n, xs.h, xs.w, xs.c, cout, relu, conv_ws_.data()); };
+    const WinogradKernels* k = winograd_kernels(w);
+    if (!k) return gemm();
+    const auto winograd = [&] {
+      cpu::winograd_fprop(y, x, k->fprop, b, xs.n, xs.h, xs.w, xs.c, cout, relu, winograd_ws_.data(),
+                          winograd_ws_.size());
+    };
+    run(ConvDirection::Fprop, &Choice::fprop, xs, cout, gemm, winograd);
   }
   const float* prepare_conv2d_dgrad(const float* w, int cin, int cout) override {
     float* wt = allocate(static_cast<size_t>(9) * cin * cout);
     cpu::conv2d_dgrad_weights(wt, w, cin, cout);
+    if (algo_ != CpuConvAlgo::Gemm && winograd_applies(cin, cout)) {
+      float* fprop = allocate(cpu::winograd_kernel_floats(cin, cout));
+      float* dgrad = allocate(cpu::winograd_kernel_floats(cin, cout));
+      cpu::winograd_fprop_kernel(fprop, w, cin, cout);
+      cpu::winograd_dgrad_kernel(dgrad, w, cin, cout);
+      winograd_kernels_[w] = {fprop, dgrad};
+    }
     return wt;
   }
-  void conv2d_dgrad(float* dx, float* dy, const float* relu_y, const Shape& xs, const float* /*w*/,
+  void conv2d_dgrad(float* dx, float* dy, const float* relu_y, const Shape& xs, const float* w,
                     const float* w_dgrad, int cout) override {
-    if (relu_y) cpu::relu_backward(dy, dy, relu_y, xs.pixels() * cout);
-    cpu::conv2d_dgrad_prepared(dx, dy, w_dgrad, xs.n, xs.h, xs.w, xs.c, cout, conv_ws_.data());
+    // Masking dy in place is idempotent, so Auto may time this twice.
+    const auto gemm = [&] {
+      if (relu_y) cpu::relu_backward(dy, dy, relu_y, xs.pixels() * cout);
+      cpu::conv2d_dgrad_prepared(dx, dy, w_dgrad, xs.n, xs.h, xs.w, xs.c, cout, conv_ws_.data());
+    };
+    const WinogradKernels* k = winograd_kernels(w);
+    if (!k) return gemm();
+    const auto winograd = [&] {
+      cpu::winograd_dgrad(dx, dy, relu_y, k->dgrad, xs.n, xs.h, xs.w, xs.c, cout, winograd_ws_.data(),
+                          winograd_ws_.size());
+    };
+    run(ConvDirection::Dgrad, &Choice::dgrad, xs, cout, gemm, winograd);
   }
   void pool2x2_forward(float* y, const float* x, const Shape& xs, bool max) override {
     if (max) {
@@ -115,16 +155,61 @@ class CpuBackend final : public Backend {
   void copy(float* dst, const float* src, size_t n) override { std::copy(src, src + n, dst); }
 
  private:
+  using Key = std::tuple<int, int, int, int, int>;
+  enum class Algo { Gemm, Winograd, Undecided };  // Undecided: Auto, not yet timed
+  struct Choice {
+    Algo fprop = Algo::Gemm, dgrad = Algo::Gemm;
+  };
+  struct WinogradKernels {
+    const float *fprop = nullptr, *dgrad = nullptr;
+  };
+
+  static Key key_of(const Shape& x, int cout) { return {x.n, x.h, x.w, x.c, cout}; }
   static void grow(std::vector<float>& ws, size_t floats) {
     if (ws.size() < floats) ws.resize(floats);
   }
 
+  // w's Winograd kernels, or null for a kernel without them (under Gemm, a
+  // layer Winograd does not apply to, or a kernel that was not prepared).
+  const WinogradKernels* winograd_kernels(const float* w) const {
+    const auto k = winograd_kernels_.find(w);
+    return k == winograd_kernels_.end() ? nullptr : &k->second;
+  }
+
+  // Runs one direction of a conv by the algorithm chosen for its shape,
+  // timing both first under Auto. A shape that was not reserved runs GEMM.
+  template <typename G, typename W>
+  void run(ConvDirection direction, Algo Choice::*algo, const Shape& x, int cout, const G& gemm,
+           const W& winograd) {
+    const auto c = choices_.find(key_of(x, cout));
+    Algo a = c == choices_.end() ? Algo::Gemm : c->second.*algo;
+    if (a == Algo::Undecided) {
+      a = auto_runs_winograd(direction, x, cout, gemm, winograd, log_) ? Algo::Winograd : Algo::Gemm;
+      c->second.*algo = a;
+    }
+    if (a == Algo::Winograd) {
+      winograd();
+    } else {
+      gemm();
+    }
+  }
+
+  CpuConvAlgo algo_;
+  LogFn log_;
   std::deque<std::vector<float>> blocks_;
-  std::vector<float> conv_ws_, style_ws_;
+  std::vector<float> conv_ws_, style_ws_, winograd_ws_;
+  std::map<Key, Choice> choices_;
+  std::map<const float*, WinogradKernels> winograd_kernels_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
+std::unique_ptr<Backend> make_cpu_backend(int threads) {
+  return std::make_unique<CpuBackend>(threads, CpuConvAlgo::Gemm, LogFn{});
+}
+
+std::unique_ptr<Backend> make_cpu_backend(const ComputeOptions& options, const LogFn& log) {
+  return std::make_unique<CpuBackend>(options.threads, options.cpu_conv_algo, log);
+}
 
 }  // namespace nst

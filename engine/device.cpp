@@ -45,7 +45,7 @@ namespace {
 std::unique_ptr<Backend> cpu_backend(const ComputeOptions& options, const LogFn& log) {
   const std::string advice = cpu::blas_core_advice();
   if (log && !advice.empty()) log("warning: " + advice);
-  return make_cpu_backend(options.threads);
+  return make_cpu_backend(options, log);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/backend.hpp"
+#include "engine/cpu_conv.hpp"
 #include "engine/model.hpp"
 #include "engine/schedule.hpp"
 #include "engine/session_maker.hpp"
@@ -29,6 +30,9 @@ namespace {
 // scribble on memory).
 class SizingBackend final : public Backend {
  public:
+  // Winograd's workspace is sized for `threads` (the run's thread count).
+  SizingBackend(CpuConvAlgo algo, int threads) : algo_(algo), threads_(threads) {}
+
   std::string name() const override { return "cpu"; }
 
   float* allocate(size_t floats) override {
@@ -48,6 +52,9 @@ class SizingBackend final : public Backend {
   }
   void reserve_conv2d(const Shape& x, int cout) override {
     grow(conv_ws_, cpu::conv2d_workspace_floats(x.n, x.h, x.w, x.c, cout));
+    if (winograd_candidate(algo_, x, cout)) {
+      grow(winograd_ws_, cpu::winograd_workspace_floats(x.c, cout, threads_));
+    }
   }
   void reserve_style_loss(const Shape& f) override {
     grow(style_ws_, cpu::style_loss_workspace_floats(f.n, f.h * f.w, f.c));
@@ -58,7 +65,13 @@ class SizingBackend final : public Backend {
   void fill(float*, float, size_t) override {}
   void conv2d_fprop(float*, const float*, const Shape&, const float*, const float*, int, bool) override {}
   const float* prepare_conv2d_dgrad(const float*, int cin, int cout) override {
-    return allocate(static_cast<size_t>(9) * cin * cout);  // as the cpu backend does
+    // As the cpu backend does: the GEMM path's kernel, then Winograd's two.
+    const float* wt = allocate(static_cast<size_t>(9) * cin * cout);
+    if (algo_ != CpuConvAlgo::Gemm && winograd_applies(cin, cout)) {
+      allocate(cpu::winograd_kernel_floats(cin, cout));
+      allocate(cpu::winograd_kernel_floats(cin, cout));
+    }
+    return wt;
   }
   void conv2d_dgrad(float*, float*, const float*, const Shape&, const float*, const float*, int) override {}
   void pool2x2_forward(float*, const float*, const Shape&, bool) override {}
@@ -78,9 +91,9 @@ class SizingBackend final : public Backend {
   void copy(float*, const float*, size_t) override {}
 
   uint64_t held_bytes() const { return held_ * sizeof(float); }
-  uint64_t workspace_bytes() const { return (conv_ws_ + style_ws_) * sizeof(float); }
+  uint64_t workspace_bytes() const { return workspaces() * sizeof(float); }
   uint64_t peak_bytes() const { return peak_ * sizeof(float); }
-  void restart_peak() { peak_ = held_ + conv_ws_ + style_ws_; }
+  void restart_peak() { peak_ = held_ + workspaces(); }
 
  private:
   static constexpr uintptr_t kBase = uintptr_t{1} << 46;  // above x86-64 user space's usual maps
@@ -89,10 +102,13 @@ class SizingBackend final : public Backend {
     ws = std::max(ws, floats);
     note_peak();
   }
-  void note_peak() { peak_ = std::max(peak_, held_ + conv_ws_ + style_ws_); }
+  size_t workspaces() const { return conv_ws_ + style_ws_ + winograd_ws_; }
+  void note_peak() { peak_ = std::max(peak_, held_ + workspaces()); }
 
+  CpuConvAlgo algo_;
+  int threads_;
   std::vector<size_t> blocks_;
-  size_t next_ = 0, held_ = 0, conv_ws_ = 0, style_ws_ = 0, peak_ = 0;
+  size_t next_ = 0, held_ = 0, conv_ws_ = 0, style_ws_ = 0, winograd_ws_ = 0, peak_ = 0;
 };
 
 // Weights of the right shapes; their values do not change what is planned.
@@ -164,7 +180,8 @@ MemoryEstimate estimate_memory(const Image& content, const std::vector<Image>& s
   const std::vector<LayerSpec> layers = model_layers(options.model);
   options.validate(layers);
   const NetworkWeights weights = zero_weights(layers);
-  auto backend = std::make_unique<SizingBackend>();
+  const int threads = options.compute.threads > 0 ? options.compute.threads : cpu::num_threads();
+  auto backend = std::make_unique<SizingBackend>(options.compute.cpu_conv_algo, threads);
   SizingBackend& counter = *backend;
   const auto model = std::make_shared<Model>(weights, layers, options.pooling, std::move(backend));
 
@@ -172,7 +189,10 @@ MemoryEstimate estimate_memory(const Image& content, const std::vector<Image>& s
   e.backend = counter.name();
   const uint64_t host = host_weights ? weight_bytes(weights) : 0;
   if (host_weights) e.model.push_back({"weights as read (host)", host});
-  e.model.push_back({"weights and dgrad kernels on the backend", counter.held_bytes()});
+  e.model.push_back({options.compute.cpu_conv_algo == CpuConvAlgo::Gemm
+                         ? "weights and dgrad kernels on the backend"
+                         : "weights, dgrad and Winograd kernels on the backend",
+                     counter.held_bytes()});
   const std::vector<Options::Scale> scales = options.schedule();
   if (scales.size() > 1) plan_finest_first(model, content, scales.back().size, options);
   for (const Options::Scale& sc : scales) {

@@ -21,3 +21,14 @@
 #else
 #define NST_CPU_DISPATCH
 #endif
+
+// NST_CPU_DISPATCH_WIDE adds an x86-64-v4 (AVX-512) clone, for the loops
+// that are written sixteen floats wide (the Winograd transforms). Their
+// source files are compiled with -ffp-contract=off, so that every clone
+// rounds the same: the three give the same bits.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__AVX512F__) && \
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__) && defined(__ELF__)
+#define NST_CPU_DISPATCH_WIDE __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define NST_CPU_DISPATCH_WIDE
+#endif

@@ -48,6 +48,27 @@ void conv2d_fprop_reference(double* y, const double* x, const double* w, const d
 void conv2d_dgrad_reference(double* dx, const double* dy, const double* w, int N, int H, int W,
                             int Cin, int Cout);
 
+// ---- conv2d 3x3 by Winograd F(4x4,3x3) (winograd.cpp) --------------------------
+// The same convolutions as above with 2.25x fewer multiplications and a
+// larger rounding error (stated in tests/kernels/test_winograd.cpp). The
+// kernel is transformed once: U (36, Cin, Cout) for fprop, and (36, Cout,
+// Cin) for dgrad, each winograd_kernel_floats(Cin, Cout) floats.
+size_t winograd_kernel_floats(int Cin, int Cout);
+void winograd_fprop_kernel(float* U, const float* w, int Cin, int Cout);
+void winograd_dgrad_kernel(float* U, const float* w, int Cin, int Cout);
+// Scratch for either direction on a Cin <-> Cout layer when run on up to
+// `threads` OpenMP threads (one slice each; a call uses as many threads as
+// the workspace it is given has slices). Independent of the image size.
+size_t winograd_workspace_floats(int Cin, int Cout, int threads);
+// y (N,H,W,Cout) = [relu](conv(x, w) + b), U = winograd_fprop_kernel(w).
+void winograd_fprop(float* y, const float* x, const float* U, const float* b, int N, int H, int W, int Cin,
+                    int Cout, bool relu, float* workspace, size_t workspace_floats);
+// dx (N,H,W,Cin) = dL/dx from dy (N,H,W,Cout), U = winograd_dgrad_kernel(w);
+// with relu_y (N,H,W,Cout) not null, dy is masked by relu_y > 0 as it is
+// read (dy is not modified). Overwrites dx.
+void winograd_dgrad(float* dx, const float* dy, const float* relu_y, const float* U, int N, int H, int W,
+                    int Cin, int Cout, float* workspace, size_t workspace_floats);
+
 // ---- ReLU -----------------------------------------------------------------
 void relu_forward(float* y, const float* x, size_t n);
 // dx = dy * (y > 0); dx may alias dy.

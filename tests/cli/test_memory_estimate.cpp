@@ -72,40 +72,52 @@ class MemoryEstimateTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
   std::string p(const std::string& name) const { return (dir_ / name).string(); }
-  // One scale, L-BFGS (the default, the most state), one iteration.
-  std::vector<std::string> args(int size) const {
+  // One scale, L-BFGS (the default, the most state), one iteration; `algo`
+  // is --conv-algo.
+  std::vector<std::string> args(int size, const std::string& algo = "auto") const {
     return {"--content", p("content.png"), "--style", p("style.png"), "--output", p("out.png"), "--weights",
             "random:1", "--device", "cpu", "--threads", "1", "--image-size", std::to_string(size), "--scales",
-            std::to_string(size), "--iterations", "1", "--print-every", "0"};
+            std::to_string(size), "--iterations", "1", "--print-every", "0", "--conv-algo", algo};
   }
-  ChildRun dry_run(int size) const {
-    std::vector<std::string> a = args(size);
+  ChildRun dry_run(int size, const std::string& algo = "auto") const {
+    std::vector<std::string> a = args(size, algo);
     a.push_back("--dry-run");
     return run_nst(a);
+  }
+  // The estimate's growth from a 32 px run to each size against the peak
+  // RSS's growth, within 10 %.
+  void expect_growth_matches(std::initializer_list<int> sizes, const std::string& algo) {
+    const int kBase = 32;
+    const ChildRun base_estimate = dry_run(kBase, algo), base_run = run_nst(args(kBase, algo));
+    ASSERT_EQ(base_estimate.code, 0) << base_estimate.output;
+    ASSERT_EQ(base_run.code, 0) << base_run.output;
+    fs::remove(p("out.png"));
+    for (int size : sizes) {
+      const ChildRun estimate = dry_run(size, algo);
+      ASSERT_EQ(estimate.code, 0) << estimate.output;
+      EXPECT_FALSE(fs::exists(p("out.png"))) << "a dry run writes nothing";
+      const ChildRun real = run_nst(args(size, algo));
+      ASSERT_EQ(real.code, 0) << real.output;
+      const double estimated = estimated_bytes(estimate) - estimated_bytes(base_estimate);
+      const double measured = 1024.0 * (real.peak_rss_kb - base_run.peak_rss_kb);
+      std::printf("%s, %d px: estimated %.1f MB above the %d px run, measured %.1f MB (%+.1f %%)\n", algo.c_str(),
+                  size, estimated / (1 << 20), kBase, measured / (1 << 20), 100.0 * (estimated - measured) / measured);
+      EXPECT_NEAR(estimated, measured, 0.10 * measured) << estimate.output;
+      fs::remove(p("out.png"));
+    }
   }
 
   fs::path dir_;
 };
 
 TEST_F(MemoryEstimateTest, GrowthMatchesThePeakResidentMemoryOfRealRunsWithinTenPercent) {
-  const int kBase = 32;
-  const ChildRun base_estimate = dry_run(kBase), base_run = run_nst(args(kBase));
-  ASSERT_EQ(base_estimate.code, 0) << base_estimate.output;
-  ASSERT_EQ(base_run.code, 0) << base_run.output;
-  fs::remove(p("out.png"));
-  for (int size : {256, 480}) {
-    const ChildRun estimate = dry_run(size);
-    ASSERT_EQ(estimate.code, 0) << estimate.output;
-    EXPECT_FALSE(fs::exists(p("out.png"))) << "a dry run writes nothing";
-    const ChildRun real = run_nst(args(size));
-    ASSERT_EQ(real.code, 0) << real.output;
-    const double estimated = estimated_bytes(estimate) - estimated_bytes(base_estimate);
-    const double measured = 1024.0 * (real.peak_rss_kb - base_run.peak_rss_kb);
-    std::printf("%d px: estimated %.1f MB above the %d px run, measured %.1f MB (%+.1f %%)\n", size,
-                estimated / (1 << 20), kBase, measured / (1 << 20), 100.0 * (estimated - measured) / measured);
-    EXPECT_NEAR(estimated, measured, 0.10 * measured) << estimate.output;
-    fs::remove(p("out.png"));
-  }
+  expect_growth_matches({256, 480}, "auto");
+}
+
+// Winograd's workspace slices and transformed kernels, and GEMM alone.
+TEST_F(MemoryEstimateTest, GrowthUnderEachConvAlgorithmMatchesThePeakWithinTenPercent) {
+  expect_growth_matches({256}, "winograd");
+  expect_growth_matches({256}, "gemm");
 }
 
 TEST_F(MemoryEstimateTest, DryRunListsEveryPartAndWhetherItFits) {

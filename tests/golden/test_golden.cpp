@@ -205,13 +205,21 @@ std::vector<double> as_vector(const nst::Losses& l) { return {l.content, l.style
 // ---- the backends under test ------------------------------------------------
 
 struct BackendCase {
-  const char* name;  // Session::backend_name() starts with it
+  const char* name;
+  const char* backend_name;  // Session::backend_name() starts with it
   nst::Device device;
   bool emulated_cuda;  // the cuda backend on kernels/emu (custom kernels)
+  nst::CpuConvAlgo cpu_conv;
 };
 void PrintTo(const BackendCase& b, std::ostream* os) { *os << b.name; }
 
-const BackendCase kBackends[] = {{"cpu", nst::Device::Cpu, false}, {"cuda", nst::Device::Cuda, true}};
+// The cpu backend with each convolution algorithm: Winograd runs every
+// layer from block2 on (block1's 8 channels at this width are below its
+// 16-channel floor).
+const BackendCase kBackends[] = {{"cpu", "cpu", nst::Device::Cpu, false, nst::CpuConvAlgo::Gemm},
+                                 {"cpu_winograd", "cpu (conv winograd)", nst::Device::Cpu, false,
+                                  nst::CpuConvAlgo::Winograd},
+                                 {"cuda", "cuda", nst::Device::Cuda, true, nst::CpuConvAlgo::Gemm}};
 const char* const kScenarios[] = {"max_one_style", "max_two_styles", "avg_one_style"};
 
 using GoldenParam = std::tuple<BackendCase, const char*>;
@@ -230,6 +238,7 @@ class GoldenTest : public ::testing::TestWithParam<GoldenParam> {
   std::unique_ptr<nst::Session> session_at_x0(nst::OptimizerKind optimizer = nst::OptimizerKind::Adam) const {
     std::unique_ptr<nst::Session> s;
     nst::Options base = golden_.options;
+    base.compute.cpu_conv_algo = backend().cpu_conv;
     if (optimizer == nst::OptimizerKind::Lbfgs) {
       base.optimizer = optimizer;
       base.learning_rate = golden_.lbfgs_learning_rate;
@@ -246,7 +255,7 @@ class GoldenTest : public ::testing::TestWithParam<GoldenParam> {
       s = std::make_unique<nst::Session>(weights_, base, golden_.height, golden_.width, nst::LogFn{},
                                          nst::vgg16_layers(kWidthDivisor));
     }
-    EXPECT_EQ(s->backend_name().rfind(backend().name, 0), 0u) << s->backend_name();
+    EXPECT_EQ(s->backend_name().rfind(backend().backend_name, 0), 0u) << s->backend_name();
     s->set_content(golden_.content);
     s->set_styles(golden_.styles);
     s->set_image(golden_.x0);

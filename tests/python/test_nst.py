@@ -333,7 +333,7 @@ ONE_VALUE_PER_OPTION = {
     "style_layer_weights": [0.5, 2], "style_scale": 0.5, "color_transfer": "linear",
     "original_colors": True, "style_blend_weights": [1.0], "style_masks": [np.full((16, 24), 255, np.uint8)],
     "content_mask": np.full((16, 24, 3), 200, np.uint8), "loss_every": 2, "device": "cpu", "threads": np.int64(1),
-    "conv_algo": "custom", "gram_algo": "custom", "allow_tf32": False,
+    "conv_algo": "custom", "cpu_conv_algo": "winograd", "gram_algo": "custom", "allow_tf32": False,
 }
 
 

@@ -35,9 +35,16 @@ enum class Device { Auto, Cpu, Cuda };
 enum class Init { Content, Random, Image };
 enum class OptimizerKind { Lbfgs, Adam };
 enum class Pooling { Max, Avg };
-// Algorithms of the cuda backend (the cpu backend has one of each).
+// Algorithms of the cuda backend.
 enum class ConvAlgo { Cudnn, Custom };  // cuDNN, or nst's implicit-GEMM kernels
 enum class GramAlgo { Cublas, Custom };  // cuBLAS SYRK/GEMM, or nst's tiled kernels
+// Convolutions of the cpu backend: im2col + SGEMM, Winograd F(4x4,3x3)
+// (2.25x fewer multiplications, ~1e-6 relative error instead of ~2e-7), or
+// Auto: per layer, whichever of the two ran faster when timed once at
+// planning time (README, "Convolution algorithms"). Winograd and Auto keep
+// both transformed forms of each kernel (8x its size). Layers with
+// fewer than 16 channels in or out (VGG's first) always run GEMM.
+enum class CpuConvAlgo { Auto, Gemm, Winograd };
 
 // Where and how the engine computes, apart from what it computes: a
 // result differs between these settings only by summation order and the
@@ -45,7 +52,8 @@ enum class GramAlgo { Cublas, Custom };  // cuBLAS SYRK/GEMM, or nst's tiled ker
 struct ComputeOptions {
   Device device = Device::Auto;
   int threads = 0;  // CPU threads; 0 = all cores
-  ConvAlgo conv_algo = ConvAlgo::Cudnn;
+  ConvAlgo conv_algo = ConvAlgo::Cudnn;  // cuda backend
+  CpuConvAlgo cpu_conv_algo = CpuConvAlgo::Auto;  // cpu backend
   GramAlgo gram_algo = GramAlgo::Cublas;
   // Let cuDNN/cuBLAS use TF32 tensor cores (faster, ~1e-3 relative error).
   bool allow_tf32 = false;
@@ -174,7 +182,11 @@ using LogFn = std::function<void(const std::string&)>;
 // Threads: a Session is used by one thread at a time; distinct Sessions
 // (and stylize() calls) keep no global state, so they may run on different
 // threads at once, each giving the bits it gives alone
-// (tests/engine/test_concurrency.cpp). NetworkWeights are only read, so one
+// (tests/engine/test_concurrency.cpp). The one shared thing is the cpu
+// backend's Auto choice of convolution algorithm per layer shape, timed
+// once per process (under a lock) and then the same for every Session; a
+// new process times again, so for the same bits across processes pin
+// cpu_conv_algo to Gemm or Winograd. NetworkWeights are only read, so one
 // copy may feed them all. A CPU Session sets options.compute.threads OpenMP
 // threads for the thread that makes it (make and use it on one thread), so
 // running several at once wants threads set so that they add up to the cores.
@@ -182,6 +194,8 @@ class Session {
  public:
   // Puts the network on the backend options.compute.device asks for (weights
   // uploaded and prepared once) and plans a (height, width) image on it.
+  // `log` is kept: the cpu backend's Auto timing reports from the first
+  // step that runs a layer shape.
   Session(const NetworkWeights& weights, const Options& options, int height, int width, LogFn log = {},
           std::vector<LayerSpec> layers = vgg16_layers());
   ~Session();

@@ -1,0 +1,182 @@
+// conv2d 3x3 by Winograd F(4x4,3x3), fprop and dgrad (with the fused ReLU
+// mask), against the float64 references of conv2d.cpp, and its error
+// beside the GEMM path's on VGG16's channel counts.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "kernels/cpu/ops.hpp"
+#include "test_util.hpp"
+
+namespace nst::cpu {
+namespace {
+
+using test::matches;
+using test::Guarded;
+using test::random_floats;
+using test::relative_error;
+using test::to_double;
+
+// The bound stated for Winograd F(4x4,3x3) in float32: measured 7e-8 to
+// 1.3e-6 relative (||y - ref|| / ||ref||) on the shapes below (ctest -V),
+// against 1.5e-7 to 1.8e-7 for the GEMM path on VGG16's channel counts
+// (4.4e-7 to 8e-7 for Winograd there). The transforms' coefficients (8 in A^T, 5 in B^T, 1/24
+// in G) amplify rounding, and the error grows with Cin.
+constexpr double kWinogradTol = 1e-5;
+
+struct Conv {
+  int N, H, W, Cin, Cout;
+  size_t x() const { return static_cast<size_t>(N) * H * W * Cin; }
+  size_t y() const { return static_cast<size_t>(N) * H * W * Cout; }
+  size_t w() const { return static_cast<size_t>(9) * Cin * Cout; }
+};
+
+std::vector<float> random_kernel(const Conv& s, uint32_t seed) {
+  const float a = 1.f / std::sqrt(9.f * s.Cin);
+  return random_floats(s.w(), seed, -a, a);
+}
+
+std::vector<float> fprop_kernel(const Conv& s, const std::vector<float>& w) {
+  std::vector<float> U(winograd_kernel_floats(s.Cin, s.Cout));
+  winograd_fprop_kernel(U.data(), w.data(), s.Cin, s.Cout);
+  return U;
+}
+
+std::vector<float> dgrad_kernel(const Conv& s, const std::vector<float>& w) {
+  std::vector<float> U(winograd_kernel_floats(s.Cin, s.Cout));
+  winograd_dgrad_kernel(U.data(), w.data(), s.Cin, s.Cout);
+  return U;
+}
+
+// Winograd's fprop on `threads` workspace slices.
+std::vector<float> winograd_y(const Conv& s, const std::vector<float>& x, const std::vector<float>& w,
+                              const float* b, bool relu, int threads = 2) {
+  const auto U = fprop_kernel(s, w);
+  Guarded<float> y(s.y()), ws(winograd_workspace_floats(s.Cin, s.Cout, threads));
+  winograd_fprop(y.data(), x.data(), U.data(), b, s.N, s.H, s.W, s.Cin, s.Cout, relu, ws.data(),
+                 winograd_workspace_floats(s.Cin, s.Cout, threads));
+  EXPECT_TRUE(y.guard_intact()) << "wrote past the end of y";
+  EXPECT_TRUE(ws.guard_intact()) << "wrote past the end of the workspace";
+  return y.values();
+}
+
+std::vector<float> winograd_dx(const Conv& s, const std::vector<float>& dy, const float* relu_y,
+                               const std::vector<float>& w, int threads = 2) {
+  const auto U = dgrad_kernel(s, w);
+  Guarded<float> dx(s.x()), ws(winograd_workspace_floats(s.Cin, s.Cout, threads));
+  winograd_dgrad(dx.data(), dy.data(), relu_y, U.data(), s.N, s.H, s.W, s.Cin, s.Cout, ws.data(),
+                 winograd_workspace_floats(s.Cin, s.Cout, threads));
+  EXPECT_TRUE(dx.guard_intact()) << "wrote past the end of dx";
+  EXPECT_TRUE(ws.guard_intact()) << "wrote past the end of the workspace";
+  return dx.values();
+}
+
+std::vector<double> reference_y(const Conv& s, const std::vector<float>& x, const std::vector<float>& w,
+                                const float* b, bool relu) {
+  std::vector<double> ref(s.y());
+  const auto xd = to_double(x), wd = to_double(w);
+  std::vector<double> bd(b ? b : nullptr, b ? b + s.Cout : nullptr);
+  conv2d_fprop_reference(ref.data(), xd.data(), wd.data(), b ? bd.data() : nullptr, s.N, s.H, s.W, s.Cin, s.Cout,
+                         relu);
+  return ref;
+}
+
+// dL/dx with dy masked by relu_y > 0 first (what the fused mask does).
+std::vector<double> reference_dx(const Conv& s, const std::vector<float>& dy, const float* relu_y,
+                                 const std::vector<float>& w) {
+  std::vector<double> dyd = to_double(dy), ref(s.x());
+  if (relu_y)
+    for (size_t i = 0; i < dyd.size(); ++i) dyd[i] = relu_y[i] > 0.f ? dyd[i] : 0.0;
+  const auto wd = to_double(w);
+  conv2d_dgrad_reference(ref.data(), dyd.data(), wd.data(), s.N, s.H, s.W, s.Cin, s.Cout);
+  return ref;
+}
+
+void expect_fprop_matches_reference(const Conv& s, bool bias, bool relu) {
+  const auto x = random_floats(s.x(), 1), w = random_kernel(s, 2), b = random_floats(s.Cout, 3, -0.5f, 0.5f);
+  const float* bp = bias ? b.data() : nullptr;
+  EXPECT_TRUE(matches("winograd_fprop", winograd_y(s, x, w, bp, relu), reference_y(s, x, w, bp, relu),
+                      kWinogradTol));
+}
+
+void expect_dgrad_matches_reference(const Conv& s, bool masked) {
+  const auto dy = random_floats(s.y(), 4), w = random_kernel(s, 5), relu_y = random_floats(s.y(), 6);
+  const float* mask = masked ? relu_y.data() : nullptr;
+  EXPECT_TRUE(matches("winograd_dgrad", winograd_dx(s, dy, mask, w), reference_dx(s, dy, mask, w), kWinogradTol));
+}
+
+// Sizes that are not multiples of the 4x4 tile (cropped last tiles), a
+// channel count below and above the 16-lane transform width, batches, and
+// more tiles than one block holds (67x61 is 17x16 tiles).
+TEST(CpuWinograd, FpropMatchesReferenceOn7x5With3Channels) {
+  expect_fprop_matches_reference({1, 7, 5, 3, 8}, /*bias=*/true, /*relu=*/true);
+}
+TEST(CpuWinograd, FpropMatchesReferenceOnOnePixel) {
+  expect_fprop_matches_reference({1, 1, 1, 5, 4}, /*bias=*/true, /*relu=*/false);
+}
+TEST(CpuWinograd, FpropMatchesReferenceWithBatchAndOddChannels) {
+  expect_fprop_matches_reference({2, 9, 11, 70, 33}, /*bias=*/true, /*relu=*/true);
+}
+TEST(CpuWinograd, FpropWithoutBiasOrReluMatchesReference) {
+  expect_fprop_matches_reference({2, 6, 4, 17, 7}, /*bias=*/false, /*relu=*/false);
+}
+TEST(CpuWinograd, FpropMatchesReferenceOverSeveralBlocks) {
+  expect_fprop_matches_reference({2, 67, 61, 17, 20}, /*bias=*/true, /*relu=*/true);
+}
+TEST(CpuWinograd, DgradMatchesReferenceOn7x5With3Channels) {
+  expect_dgrad_matches_reference({1, 7, 5, 3, 8}, /*masked=*/false);
+}
+TEST(CpuWinograd, DgradWithTheReluMaskMatchesReference) {
+  expect_dgrad_matches_reference({2, 9, 11, 70, 33}, /*masked=*/true);
+}
+TEST(CpuWinograd, DgradMatchesReferenceOverSeveralBlocks) {
+  expect_dgrad_matches_reference({1, 67, 61, 20, 17}, /*masked=*/true);
+}
+
+TEST(CpuWinograd, DgradLeavesDyAsItWas) {
+  const Conv s{1, 9, 7, 5, 6};
+  const auto dy = random_floats(s.y(), 7), w = random_kernel(s, 8), relu_y = random_floats(s.y(), 9);
+  auto copy = dy;
+  winograd_dx(s, copy, relu_y.data(), w);
+  EXPECT_EQ(copy, dy);
+}
+
+// Each tile's block and its GEMMs are the same whatever the number of
+// threads: the result is bit for bit the same on one thread or two.
+TEST(CpuWinograd, BitsDoNotDependOnTheThreadCount) {
+  const Conv s{2, 67, 61, 17, 20};
+  const auto x = random_floats(s.x(), 10), w = random_kernel(s, 11), b = random_floats(s.Cout, 12);
+  EXPECT_EQ(winograd_y(s, x, w, b.data(), true, 1), winograd_y(s, x, w, b.data(), true, 2));
+  const auto dy = random_floats(s.y(), 13);
+  EXPECT_EQ(winograd_dx(s, dy, nullptr, w, 1), winograd_dx(s, dy, nullptr, w, 2));
+}
+
+TEST(CpuWinograd, WorkspaceDoesNotGrowWithTheImage) {
+  // One slice per thread, at most ~2.4M floats (9.4 MB) even for 512
+  // channels each way (the block's tile count is clamped at 16).
+  for (const auto& [cin, cout] : {std::pair{3, 64}, {64, 64}, {256, 256}, {512, 512}})
+    EXPECT_LE(winograd_workspace_floats(cin, cout, 1), size_t(2400) << 10) << cin << "->" << cout;
+  EXPECT_EQ(winograd_workspace_floats(64, 128, 2), 2 * winograd_workspace_floats(64, 128, 1));
+}
+
+// The error of each algorithm on VGG16's channel counts with non-negative
+// inputs (as after a ReLU), printed (ctest -V) and bounded: Winograd by
+// kWinogradTol, GEMM by the project's 1e-6.
+TEST(CpuWinograd, ErrorOnVggChannelCountsIsWithinItsBound) {
+  for (const auto& [cin, cout] : {std::pair{64, 64}, {128, 128}, {256, 256}, {512, 512}}) {
+    const Conv s{1, 12, 12, cin, cout};
+    const auto x = random_floats(s.x(), 14, 0.f, 1.f), w = random_kernel(s, 15), b = random_floats(cout, 16);
+    const auto ref = reference_y(s, x, w, b.data(), false);
+    const double wino = relative_error(winograd_y(s, x, w, b.data(), false), ref);
+    Guarded<float> y(s.y()), ws(conv2d_workspace_floats(s.N, s.H, s.W, s.Cin, s.Cout));
+    conv2d_fprop(y.data(), x.data(), w.data(), b.data(), s.N, s.H, s.W, s.Cin, s.Cout, false, ws.data());
+    const double gemm = relative_error(y.values(), ref);
+    std::printf("    %d->%d: winograd %.2g, gemm %.2g\n", cin, cout, wino, gemm);
+    EXPECT_LT(wino, kWinogradTol) << cin << "->" << cout;
+    EXPECT_LT(gemm, 1e-6) << cin << "->" << cout;
+  }
+}
+
+}  // namespace
+}  // namespace nst::cpu
