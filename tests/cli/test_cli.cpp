@@ -299,9 +299,11 @@ class ContentListTest : public CliTest {
     nst::save_image(p("other.png"), nst::noise_image(36, 48, 3));  // another shape
     fs::create_directories(p("res"));
   }
+  // --conv-algo pinned: auto times the algorithms once per process, and the
+  // results are compared with runs in other processes.
   std::string common() const {
     return " --style " + p("style.png") + " --weights random:3 --image-size 40 --iterations 6 --threads 2 "
-           "--print-every 3";
+           "--conv-algo gemm --print-every 3";
   }
   std::string two_contents() const { return "--content " + p("content.png") + "," + p("other.png"); }
 };
