@@ -311,20 +311,44 @@ std::vector<float> Objective::blended(size_t layer) const {
 
 void Objective::set_styles(const std::vector<Image>& styles, const std::vector<float>& blend_weights) {
   if (styles.empty()) throw InvalidArgument("at least one style image is needed");
-  if (masked_styles_ > 0 && styles.size() != masked_styles_) {
-    throw InvalidArgument("got " + std::to_string(masked_styles_) + " style masks for " +
-                          std::to_string(styles.size()) + " style images: give one mask per style image, or none");
+  StyleGrams grams;
+  if (!style_layers_.empty()) {
+    for (const Image& img : styles) grams.push_back(style_grams(img));
+  } else {
+    grams.resize(styles.size());  // no style layers: nothing to take, one (empty) entry per style
   }
-  blend_ = normalised(blend_weights, styles.size());
-  style_grams_.clear();
-  if (style_layers_.empty()) return;
-  for (const Image& img : styles) style_grams_.push_back(style_grams(img));
+  set_style_grams(std::move(grams), blend_weights);
+}
+
+void Objective::set_style_grams(StyleGrams grams, const std::vector<float>& blend_weights) {
+  if (grams.empty()) throw InvalidArgument("at least one style image is needed");
+  if (masked_styles_ > 0 && grams.size() != masked_styles_) {
+    throw InvalidArgument("got " + std::to_string(masked_styles_) + " style masks for " +
+                          std::to_string(grams.size()) + " style images: give one mask per style image, or none");
+  }
+  for (const auto& g : grams) {
+    if (g.size() != style_layers_.size()) {
+      throw InvalidArgument("style Grams for " + std::to_string(g.size()) + " style layers, the objective has " +
+                            std::to_string(style_layers_.size()));
+    }
+  }
+  blend_ = normalised(blend_weights, grams.size());
+  style_grams_ = std::move(grams);
+  if (style_layers_.empty()) {
+    style_grams_.clear();
+    return;
+  }
 
   Backend& b = plan_.backend();
   for (const auto& t : terms_) {
     if (t->kind() != TermKind::Style) continue;
     const auto& term = static_cast<const StyleTerm&>(*t);
     const size_t i = style_layer_slot(t->layer());
+    if (style_grams_[0][i].size() != gram_floats(plan_.activations().shapes[t->layer()])) {
+      throw InvalidArgument("style Gram of " + plan_.network().layers()[t->layer()].name + " has " +
+                            std::to_string(style_grams_[0][i].size()) + " values, expected " +
+                            std::to_string(gram_floats(plan_.activations().shapes[t->layer()])));
+    }
     if (masked_styles_ == 0) {
       const std::vector<float> target = blended(i);
       b.upload(term.target(), target.data(), target.size());

@@ -17,6 +17,12 @@ namespace nst {
 
 enum class TermKind { Content, Style, Tv };
 
+// Each style image's Gram at each style layer, on the host:
+// [style][style layer slot] (C,C). What set_styles takes from the images;
+// a run over several content images takes it once per scale size and hands
+// it to each image's Objective (engine/schedule.hpp, StyleTargetCache).
+using StyleGrams = std::vector<std::vector<std::vector<float>>>;
+
 class LossTerm {
  public:
   static constexpr int kImage = -1;  // layer() of a term on the image itself
@@ -48,6 +54,11 @@ class Objective final : public TapGradients {
   // (normalised to sum to 1); with style masks, each style's own Gram for
   // its own terms (one image per mask).
   void set_styles(const std::vector<Image>& styles, const std::vector<float>& blend);
+  // The same targets from Grams another Objective of the same options took
+  // (style_grams()): no style image runs through the network again.
+  void set_style_grams(StyleGrams grams, const std::vector<float>& blend);
+  // What the last set_styles / set_style_grams took.
+  const StyleGrams& style_grams() const { return style_grams_; }
 
   // Forward, every term, backward to the image: the gradient at plan.x()
   // in plan.dx(), each term's loss in its device scalar. Only queued on a
@@ -85,8 +96,8 @@ class Objective final : public TapGradients {
   bool have_content_ = false, have_style_ = false;
   std::vector<int> style_layers_;  // network indices, in the options' order
   size_t masked_styles_ = 0;       // style masks given (0: unmasked style terms)
-  // set_styles' host copies: [style][style layer slot] (C,C), and the blend.
-  std::vector<std::vector<std::vector<float>>> style_grams_;
+  // set_styles' host copies, and the blend.
+  StyleGrams style_grams_;
   std::vector<float> blend_;
 };
 

@@ -82,6 +82,14 @@ std::unique_ptr<Session> SessionMaker::on_backend(const NetworkWeights& weights,
                   height, width);
 }
 
+const StyleGrams& SessionMaker::style_grams(const Session& session) {
+  return session.impl_->objective->style_grams();
+}
+
+void SessionMaker::set_style_grams(Session& session, StyleGrams grams) {
+  session.impl_->objective->set_style_grams(std::move(grams), session.impl_->opt.style_blend_weights);
+}
+
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Session::Session(const NetworkWeights& weights, const Options& options, int height, int width, LogFn log,

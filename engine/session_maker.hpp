@@ -9,6 +9,7 @@
 
 #include "engine/backend.hpp"
 #include "engine/model.hpp"
+#include "engine/objective.hpp"
 #include "nst/nst.hpp"
 
 namespace nst {
@@ -29,6 +30,11 @@ class SessionMaker {
   static std::unique_ptr<Session> on_backend(const NetworkWeights& weights, const Options& options, int height,
                                              int width, std::unique_ptr<Backend> backend,
                                              std::vector<LayerSpec> layers = vgg16_layers());
+  // The style Grams `session` took (set_styles), and the same targets given
+  // to another Session of the same options without running the style images
+  // through the network again (several content images, one run).
+  static const StyleGrams& style_grams(const Session& session);
+  static void set_style_grams(Session& session, StyleGrams grams);
 };
 
 }  // namespace nst

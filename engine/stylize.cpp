@@ -7,6 +7,7 @@
 
 #include "engine/schedule.hpp"
 #include "engine/session_maker.hpp"
+#include "nst/error.hpp"
 #include "nst/nst.hpp"
 
 namespace nst {
@@ -22,17 +23,102 @@ std::vector<Image> scaled_styles(const std::vector<Image>& styles, const Image& 
   return out;
 }
 
+void StyleTargetCache::set_styles(Session& session, const std::vector<Image>& styles, const Image& scaled_content,
+                                  int size, const Options& o) {
+  const bool shareable = o.color_transfer == ColorTransfer::None;  // else the styles follow each content
+  if (shareable) {
+    const auto kept = by_size_.find(size);
+    if (kept != by_size_.end()) return SessionMaker::set_style_grams(session, kept->second);
+  }
+  session.set_styles(scaled_styles(styles, scaled_content, size, o));
+  style_passes_ += static_cast<int>(styles.size());
+  if (shareable) by_size_[size] = SessionMaker::style_grams(session);
+}
+
+struct Stylizer::Impl {
+  std::shared_ptr<Model> model;
+  std::vector<Image> styles;
+  Options options;
+  LogFn log;
+  StyleTargetCache style_targets;
+};
+
+Stylizer::Stylizer(const NetworkWeights& weights, std::vector<Image> styles, const Options& options,
+                   const LogFn& log)
+    : impl_(std::make_unique<Impl>()) {
+  const std::vector<LayerSpec> layers = model_layers(options.model);
+  options.validate(layers);  // before a device is touched
+  if (styles.empty()) throw InvalidArgument("at least one style image is needed");
+  impl_->styles = std::move(styles);
+  impl_->options = options;
+  impl_->log = log;
+  impl_->model = std::make_shared<Model>(weights, layers, options, log);
+}
+
+Stylizer::~Stylizer() = default;
+
+std::string Stylizer::backend_name() const { return impl_->model->backend().name(); }
+
+Image Stylizer::run(const Image& content, const ProgressFn& progress) {
+  Impl& s = *impl_;
+  return run_schedule(s.model, content, s.styles, s.options, progress, s.log, &s.style_targets);
+}
+
 Image stylize(const NetworkWeights& weights, const Image& content, const std::vector<Image>& styles,
               const Options& options, const ProgressFn& progress, const LogFn& log) {
-  const std::vector<LayerSpec> layers = model_layers(options.model);
-  options.validate(layers);
-  return run_schedule(std::make_shared<Model>(weights, layers, options, log), content, styles, options, progress,
-                      log);
+  return Stylizer(weights, styles, options, log).run(content, progress);
+}
+
+namespace {
+
+std::string content_name(size_t i, size_t n) {
+  return "content image " + std::to_string(i + 1) + "/" + std::to_string(n);
+}
+
+// What the plans would find only when they reach the image, found before
+// the first image is computed: an empty content, a mask of another shape.
+void check_contents(const std::vector<Image>& contents, const Options& o) {
+  if (contents.empty()) throw InvalidArgument("stylize_many: no content image given");
+  for (size_t i = 0; i < contents.size(); ++i) {
+    const Image& c = contents[i];
+    if (c.pixels() == 0) throw InvalidArgument(content_name(i, contents.size()) + " is empty");
+    for (size_t k = 0; k < o.style_masks.size(); ++k) {
+      check_mask(o.style_masks[k], "style mask " + std::to_string(k + 1) + " on " + content_name(i, contents.size()),
+                 c.width, c.height);
+    }
+    if (o.content_mask.pixels() > 0) {
+      check_mask(o.content_mask, "content mask on " + content_name(i, contents.size()), c.width, c.height);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<Image> stylize_many(const NetworkWeights& weights, const std::vector<Image>& contents,
+                                const std::vector<Image>& styles, const Options& options,
+                                const ProgressFn& progress, const LogFn& log) {
+  check_contents(contents, options);
+  Stylizer stylizer(weights, styles, options, log);
+  std::vector<Image> results;
+  for (size_t i = 0; i < contents.size(); ++i) {
+    if (log && contents.size() > 1) log(content_name(i, contents.size()));
+    const auto tagged = [&](const IterationStats& st) {
+      IterationStats t = st;
+      t.image = static_cast<int>(i);
+      t.images = static_cast<int>(contents.size());
+      if (progress) progress(t);
+    };
+    results.push_back(stylizer.run(contents[i], tagged));
+  }
+  return results;
 }
 
 Image run_schedule(const std::shared_ptr<Model>& model, const Image& content, const std::vector<Image>& styles,
-                   const Options& options, const ProgressFn& progress, const LogFn& log) {
+                   const Options& options, const ProgressFn& progress, const LogFn& log,
+                   StyleTargetCache* styles_cache) {
   options.validate(model->network().layers());
+  StyleTargetCache own;
+  StyleTargetCache& style_targets = styles_cache ? *styles_cache : own;
   const std::vector<Options::Scale> scales = options.schedule();
 
   if (scales.size() > 1) plan_finest_first(model, content, scales.back().size, options);
@@ -43,7 +129,7 @@ Image run_schedule(const std::shared_ptr<Model>& model, const Image& content, co
     const Image scaled = resize_longest_side(content, scales[k].size);
     const std::unique_ptr<Session> session = SessionMaker::on_model(model, options, scaled.height, scaled.width);
     session->set_content(scaled);
-    session->set_styles(scaled_styles(styles, scaled, scales[k].size, options));
+    style_targets.set_styles(*session, styles, scaled, scales[k].size, options);
     if (k == 0) {
       session->init_image(options.init, options.seed);
     } else {

@@ -10,7 +10,8 @@ namespace nst::python {
 namespace {
 
 Progress progress_of(const IterationStats& st) {
-  return Progress{st.iteration, st.iterations, st.scale, st.scales, st.width, st.height, st.losses, st.losses_read, st.ms};
+  return Progress{st.iteration, st.iterations, st.scale, st.scales, st.width, st.height, st.losses, st.losses_read, st.ms,
+                  st.image,     st.images};
 }
 
 std::string losses_repr(const Losses& l) {
@@ -44,6 +45,8 @@ void bind_progress(nb::module_& m) {
       .def_ro("losses", &Progress::losses, "evaluated at this iteration's image, before its update")
       .def_ro("losses_read", &Progress::losses_read, "False when loss_every skipped the read: losses are NaN")
       .def_ro("ms", &Progress::ms, "wall time of this iteration")
+      .def_ro("image", &Progress::image, "0-based index of the content image (stylize_many)")
+      .def_ro("images", &Progress::images, "content images in the run (1 for stylize)")
       .def("__repr__", &progress_repr);
 }
 

@@ -22,6 +22,7 @@ struct Progress {
   Losses losses;  // NaN when not read (Options::loss_every)
   bool losses_read = true;
   double ms = 0;
+  int image = 0, images = 1;  // which content image, in stylize_many
 };
 
 void bind_progress(nb::module_& m);

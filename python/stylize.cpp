@@ -4,6 +4,8 @@
 #include <utility>
 #include <vector>
 
+#include <nanobind/stl/vector.h>
+
 #include "arrays.hpp"
 #include "callbacks.hpp"
 #include "nst/nst.hpp"
@@ -14,14 +16,15 @@
 namespace nst::python {
 namespace {
 
-std::vector<Image> style_images(nb::handle styles) {
+// `what` ("styles", "contents"): a list of arrays, each named by its index.
+std::vector<Image> image_list(nb::handle images, const std::string& what) {
   // One array alone is a mistake easy to make; a list of one is meant.
-  if (nb::isinstance<nb::ndarray<>>(styles) || PyUnicode_Check(styles.ptr())) {
-    throw nb::type_error(("styles expects a list of arrays, got " + describe(styles)).c_str());
+  if (nb::isinstance<nb::ndarray<>>(images) || PyUnicode_Check(images.ptr())) {
+    throw nb::type_error((what + " expects a list of arrays, got " + describe(images)).c_str());
   }
   std::vector<Image> out;
-  for (nb::handle style : nb::iter(styles)) {
-    out.push_back(image_from_array(style, "styles[" + std::to_string(out.size()) + "]"));
+  for (nb::handle image : nb::iter(images)) {
+    out.push_back(image_from_array(image, what + "[" + std::to_string(out.size()) + "]"));
   }
   return out;
 }
@@ -44,7 +47,7 @@ ImageArray stylize(nb::handle content_array, nb::handle style_arrays, const Weig
                    nb::handle log, const nb::kwargs& kwargs) {
   // Everything Python is read before the GIL is released.
   const Image content = image_from_array(content_array, "content");
-  const std::vector<Image> styles = style_images(style_arrays);
+  const std::vector<Image> styles = image_list(style_arrays, "styles");
   const Options options = run_options(kwargs, weights);
   RunCallbacks callbacks(progress, log);
   Image result;
@@ -55,6 +58,25 @@ ImageArray stylize(nb::handle content_array, nb::handle style_arrays, const Weig
     callbacks.rethrow_raised();
   }
   return array_from_image(std::move(result));
+}
+
+std::vector<ImageArray> stylize_many(nb::handle content_arrays, nb::handle style_arrays, const Weights& weights,
+                                     nb::handle progress, nb::handle log, const nb::kwargs& kwargs) {
+  const std::vector<Image> contents = image_list(content_arrays, "contents");
+  const std::vector<Image> styles = image_list(style_arrays, "styles");
+  const Options options = run_options(kwargs, weights);
+  RunCallbacks callbacks(progress, log);
+  std::vector<Image> results;
+  try {
+    nb::gil_scoped_release no_gil;
+    results = nst::stylize_many(weights.network, contents, styles, options, callbacks.progress_fn(),
+                                callbacks.log_fn());
+  } catch (const CallbackRaised&) {
+    callbacks.rethrow_raised();
+  }
+  std::vector<ImageArray> arrays;
+  for (Image& r : results) arrays.push_back(array_from_image(std::move(r)));
+  return arrays;
 }
 
 std::string stylize_doc() {
@@ -81,6 +103,16 @@ void bind_stylize(nb::module_& m) {
                 "weights: Weights, progress: collections.abc.Callable[[Progress], None] | None = None, "
                 "log: collections.abc.Callable[[str], None] | None = None, **options) -> numpy.ndarray"),
         doc.c_str());
+  m.def("stylize_many", &stylize_many, nb::arg("contents"), nb::arg("styles"), nb::kw_only(), nb::arg("weights"),
+        nb::arg("progress") = nb::none(), nb::arg("log") = nb::none(), nb::arg("options"),
+        nb::sig("def stylize_many(contents: collections.abc.Sequence[numpy.ndarray], "
+                "styles: collections.abc.Sequence[numpy.ndarray], *, weights: Weights, "
+                "progress: collections.abc.Callable[[Progress], None] | None = None, "
+                "log: collections.abc.Callable[[str], None] | None = None, **options) -> list[numpy.ndarray]"),
+        "stylize() for each of `contents` (a list of uint8 arrays (H, W, 3)) with the same styles and\n"
+        "options, on one network and one set of style targets; returns the results in order, each\n"
+        "the array stylize() gives for that content alone. Every content is checked before the\n"
+        "first runs; Progress.image says which one an iteration belongs to. Keywords as stylize's.");
 }
 
 }  // namespace nst::python

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -25,7 +26,9 @@ namespace {
 const char* kDefaultWeightsName = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5";
 
 struct CliOptions {
-  std::string content, output, weights, log_json, init_image, progress_image, content_mask;
+  std::string output, output_dir, weights, log_json, init_image, progress_image, content_mask;
+  // --content as given (a list), then the files; and one output per file.
+  std::vector<std::string> contents, outputs;
   // Choices as typed; empty = the library's default.
   std::string device = "auto", init, pooling = "max", conv_algo = "auto", gram_algo = "cublas", optimizer,
               color_transfer = "none", model = "auto";
@@ -94,12 +97,14 @@ std::string checkpoint_path(const std::string& output, const nst::IterationStats
 // longest checkpoint name, the log. The log is created only when its first
 // line is written, so an early error leaves no empty log behind.
 void check_outputs(const CliOptions& c, const nst::Options& o) {
-  nst::check_output_writable(c.output);
-  if (c.save_every > 0) {
-    nst::IterationStats longest;
-    longest.iteration = 99999;
-    longest.scales = static_cast<int>(o.schedule().size());
-    nst::check_output_writable(checkpoint_path(c.output, longest));
+  for (const std::string& output : c.outputs) {
+    nst::check_output_writable(output);
+    if (c.save_every > 0) {
+      nst::IterationStats longest;
+      longest.iteration = 99999;
+      longest.scales = static_cast<int>(o.schedule().size());
+      nst::check_output_writable(checkpoint_path(output, longest));
+    }
   }
   if (!c.log_json.empty()) nst::check_writable(c.log_json, "--log-json");
   if (!c.progress_image.empty()) nst::check_output_writable(c.progress_image);
@@ -113,27 +118,35 @@ bool same_file(const std::string& a, const std::string& b) {
   return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
 }
 
+using FlagFiles = std::vector<std::pair<std::string, std::string>>;  // (flag, file)
+
+// --progress-image and --log-json are one file each, beside the outputs.
+void refuse_same_file(const std::string& flag, const std::string& file, const FlagFiles& outputs) {
+  for (const auto& [out_flag, out] : outputs) {
+    if (same_file(file, out)) throw nst::InvalidArgument(flag + " and " + out_flag + " are the same file '" + out + "'");
+  }
+}
+
 // An output that is also an input would be destroyed by the run.
 void refuse_overwriting_inputs(const CliOptions& c, const std::vector<std::string>& styles,
                                const std::string& weights) {
-  std::vector<std::pair<std::string, std::string>> inputs = {{"--content", c.content}};
+  FlagFiles inputs;
+  for (const auto& f : c.contents) inputs.push_back({"--content", f});
   for (const auto& s : styles) inputs.push_back({"--style", s});
   for (const auto& m : c.style_masks) inputs.push_back({"--style-mask", m});
   if (!c.content_mask.empty()) inputs.push_back({"--content-mask", c.content_mask});
   if (!c.init_image.empty()) inputs.push_back({"--init-image", c.init_image});
   if (!weights.empty()) inputs.push_back({"--weights", weights});
-  std::vector<std::pair<std::string, std::string>> outputs = {{"--output", c.output}};
+  FlagFiles outputs;
+  for (const auto& f : c.outputs) outputs.push_back({c.output_dir.empty() ? "--output" : "--output-dir", f});
+  const FlagFiles images = outputs;
   if (!c.progress_image.empty()) {
+    refuse_same_file("--progress-image", c.progress_image, images);
     outputs.push_back({"--progress-image", c.progress_image});
-    if (same_file(c.progress_image, c.output)) {
-      throw nst::InvalidArgument("--progress-image and --output are the same file '" + c.output + "'");
-    }
   }
   if (!c.log_json.empty()) {
+    refuse_same_file("--log-json", c.log_json, images);
     outputs.push_back({"--log-json", c.log_json});
-    if (same_file(c.log_json, c.output)) {
-      throw nst::InvalidArgument("--log-json and --output are the same file '" + c.output + "'");
-    }
   }
   for (const auto& [out_flag, out] : outputs) {
     for (const auto& [in_flag, in] : inputs) {
@@ -143,6 +156,44 @@ void refuse_overwriting_inputs(const CliOptions& c, const std::vector<std::strin
       }
     }
   }
+}
+
+// --output-dir must be there already: the run creates nothing but its
+// outputs, so a failed run leaves no empty directory behind.
+void check_output_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    throw nst::FileError("--output-dir '" + dir + "': no such directory (create it first: mkdir -p '" + dir + "')");
+  }
+  if (!fs::is_directory(dir, ec)) throw nst::FileError("--output-dir '" + dir + "': not a directory");
+}
+
+// One output per content image: --output for a single one; with
+// --output-dir, DIR/<the content's file name without its extension>.png.
+// Two contents of one name would write one file: refused before any work.
+std::vector<std::string> output_paths(const CliOptions& c) {
+  const size_t n = c.contents.size();
+  if (!c.output.empty()) {
+    if (n > 1) {
+      throw nst::InvalidArgument("--output names one file, but " + std::to_string(n) + " --content images were given: "
+                                 "use --output-dir DIR (each result is DIR/<content name>.png)");
+    }
+    return {c.output};
+  }
+  check_output_dir(c.output_dir);
+  std::vector<std::string> outputs;
+  for (size_t i = 0; i < n; ++i) {
+    const std::filesystem::path name = std::filesystem::path(c.contents[i]).stem().string() + ".png";
+    outputs.push_back((std::filesystem::path(c.output_dir) / name).string());
+    for (size_t j = 0; j < i; ++j) {
+      if (outputs[j] != outputs[i]) continue;
+      throw nst::InvalidArgument("--content '" + c.contents[j] + "' and '" + c.contents[i] + "' would both be written "
+                                 "to '" + outputs[i] + "' (--output-dir names each result after its content): "
+                                 "rename one, or run them apart");
+    }
+  }
+  return outputs;
 }
 
 // The JSON log, opened at its first line.
@@ -183,9 +234,14 @@ void add_flags(CLI::App& app, CliOptions& c) {
   // A repeated flag overrides the earlier one, as in most tools (scripts
   // append overrides to a base command line); lists accumulate.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  app.add_option("--content", c.content, "Content image (JPEG, PNG, BMP, TGA, ...)")->required()->check(CLI::ExistingFile);
+  app.add_option("--content", c.contents, "Content image(s) (JPEG, PNG, BMP, TGA, ...): repeat the flag, or give a comma separated list (as --style); several share the loaded network and the style targets and run one after another, into --output-dir")->required()->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--style", c.styles, "Style image(s): repeat the flag, or give a comma separated list (a value that names an existing file is that file, commas and all)")->required()->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  app.add_option("--output", c.output, "Output image, .png or .jpg (written atomically)")->required();
+  CLI::Option* output = app.add_option("--output", c.output, "Output image, .png or .jpg (written atomically); for one --content");
+  CLI::Option* output_dir = app.add_option("--output-dir", c.output_dir, "Existing directory for the results of several --content images (or one): DIR/<content name>.png each, e.g. DIR/photo.png for photo.jpg, written atomically as each image finishes");
+  output->excludes(output_dir);
+  app.callback([&c] {
+    if (c.output.empty() && c.output_dir.empty()) throw CLI::RequiredError("--output FILE or --output-dir DIR");
+  });
   app.add_option("--weights", c.weights,
                  "VGG16 or VGG19 Keras HDF5 weights file (default: $NST_WEIGHTS, then ~/.cache/nst/" +
                      std::string(kDefaultWeightsName) + "); 'random[:SEED]' for an untrained network");
@@ -336,20 +392,87 @@ void refuse_if_too_big(const nst::Image& content, const std::vector<nst::Image>&
 }
 
 // --style-mask and --content-mask into the options, each read and checked
-// against the content's shape, errors naming the file.
-void load_masks(const CliOptions& c, const nst::Image& content, const nst::ImageLimits& limits, nst::Options& opt) {
+// against every content's shape, errors naming the files.
+void load_masks(const CliOptions& c, const std::vector<nst::Image>& contents, const nst::ImageLimits& limits,
+                nst::Options& opt) {
   auto load = [&](const char* flag, const std::string& path) {
     nst::Image mask = nst::load_image(path, limits);
-    nst::check_mask(mask, std::string(flag) + " '" + path + "'", content.width, content.height);
+    for (size_t i = 0; i < contents.size(); ++i) {
+      const std::string on = contents.size() > 1 ? " on --content '" + c.contents[i] + "'" : "";
+      nst::check_mask(mask, std::string(flag) + " '" + path + "'" + on, contents[i].width, contents[i].height);
+    }
     return mask;
   };
   for (const auto& m : c.style_masks) opt.style_masks.push_back(load("--style-mask", m));
   if (!c.content_mask.empty()) opt.content_mask = load("--content-mask", c.content_mask);
 }
 
+// "[2/3] " before what concerns the second of three content images; ""
+// for a single one, whose lines stay as they were.
+std::string image_tag(size_t i, size_t n) {
+  return n > 1 ? "[" + std::to_string(i + 1) + "/" + std::to_string(n) + "] " : "";
+}
+
+// --dry-run and --max-memory, for each content image (each has its plans).
+void check_memory(const CliOptions& c, const std::vector<nst::Image>& contents, const std::vector<nst::Image>& styles,
+                 const nst::Options& opt) {
+  for (size_t i = 0; i < contents.size(); ++i) {
+    if (c.dry_run) {
+      if (contents.size() > 1) std::printf("%s%s\n", image_tag(i, contents.size()).c_str(), c.contents[i].c_str());
+      print_memory_estimate(contents[i], styles, opt, c.max_memory);
+    } else if (c.max_memory > 0) {
+      refuse_if_too_big(contents[i], styles, opt, c.max_memory);
+    }
+  }
+}
+
+// What every iteration does beside the optimisation: progress line, JSON
+// log, checkpoints, progress picture, and the interrupt, for the content
+// image `at` (set before each runs).
+struct IterationHook {
+  const CliOptions& c;
+  const nst::Options& opt;
+  const std::vector<nst::Image>& contents;
+  const std::vector<nst::Image>& styles;
+  nst::tools::ProgressPrinter& printer;
+  const nst::LogFn& log;
+  JsonLog json;
+  size_t at = 0;
+
+  void operator()(const nst::IterationStats& st) {
+    const nst::Image& content = contents[at];
+    const std::string& output = c.outputs[at];
+    printer.update(st);
+    if (st.losses_read) {
+      nlohmann::json line = {{"iter", st.iteration}, {"loss", st.losses.total}, {"content", st.losses.content},
+                             {"style", st.losses.style},  {"tv", st.losses.tv},     {"ms", st.ms},
+                             {"scale", st.scale}};
+      if (contents.size() > 1) line["image"] = at + 1;
+      json.write(line);
+    }
+    if (const int sig = nst::tools::pending_interrupt()) {
+      nst::save_image(output, current_result(st, content, opt));
+      log(image_tag(at, contents.size()) + "interrupted by " + nst::tools::signal_name(sig) + " at iteration " +
+          std::to_string(st.iteration) + "/" + std::to_string(st.iterations) +
+          (st.scales > 1 ? " of scale " + std::to_string(st.scale + 1) + "/" + std::to_string(st.scales) : "") +
+          ": wrote the current image to " + output);
+      throw nst::tools::Interrupted{sig};
+    }
+    if (c.save_every > 0 && st.iteration % c.save_every == 0 && st.iteration < st.iterations) {
+      nst::save_image(checkpoint_path(output, st), st.session->output());
+    }
+    const int progress_every = c.save_every > 0 ? c.save_every : 10;
+    if (!c.progress_image.empty() && st.iteration % progress_every == 0 && st.iteration < st.iterations) {
+      nst::save_image(c.progress_image, progress_picture(content, styles, st.session->output()));
+    }
+  }
+};
+
 int run(CliOptions& c, nst::tools::ProgressPrinter& printer) {
   nst::tools::install_interrupt_handlers("nst");
+  c.contents = nst::tools::style_files(c.contents, "--content");
   c.styles = nst::tools::style_files(c.styles, "--style");
+  c.outputs = output_paths(c);
   nst::Options opt = finish_options(c);
   const std::string path = weights_path(c.weights);
   opt.model = resolve_model(c.model, path);
@@ -357,59 +480,46 @@ int run(CliOptions& c, nst::tools::ProgressPrinter& printer) {
   opt.validate(layers);
   refuse_overwriting_inputs(c, c.styles, path);
   check_outputs(c, opt);
-  auto log = [&printer](const std::string& line) {
+  const nst::LogFn log = [&printer](const std::string& line) {
     printer.finish();
     std::fprintf(stderr, "nst: %s\n", line.c_str());
   };
 
-  // Every input is read and checked before anything is written.
+  // Every input is read and checked before anything is written: a bad
+  // second content image fails before the first is computed.
   const nst::ImageLimits limits{c.max_pixels};
-  const nst::Image content = nst::load_image(c.content, limits);
-  std::vector<nst::Image> styles;
+  std::vector<nst::Image> contents, styles;
+  for (const auto& f : c.contents) contents.push_back(nst::load_image(f, limits));
   for (const auto& s : c.styles) styles.push_back(nst::load_image(s, limits));
-  load_masks(c, content, limits, opt);
-  if (c.dry_run) return print_memory_estimate(content, styles, opt, c.max_memory);
-  if (c.max_memory > 0) refuse_if_too_big(content, styles, opt, c.max_memory);
+  load_masks(c, contents, limits, opt);
+  check_memory(c, contents, styles, opt);
+  if (c.dry_run) return 0;
   std::string weights_desc;
   const nst::NetworkWeights weights = resolve_weights(c.weights, path, layers, opt.model, weights_desc);
   log("weights: " + weights_desc);
 
-  JsonLog json(c.log_json);
-  auto on_progress = [&](const nst::IterationStats& st) {
-    printer.update(st);
-    if (st.losses_read) {
-      json.write({{"iter", st.iteration}, {"loss", st.losses.total}, {"content", st.losses.content},
-                  {"style", st.losses.style},  {"tv", st.losses.tv},     {"ms", st.ms},
-                  {"scale", st.scale}});
-    }
-    if (const int sig = nst::tools::pending_interrupt()) {
-      nst::save_image(c.output, current_result(st, content, opt));
-      log(std::string("interrupted by ") + nst::tools::signal_name(sig) + " at iteration " +
-          std::to_string(st.iteration) + "/" + std::to_string(st.iterations) +
-          (st.scales > 1 ? " of scale " + std::to_string(st.scale + 1) + "/" + std::to_string(st.scales) : "") +
-          ": wrote the current image to " + c.output);
-      throw nst::tools::Interrupted{sig};
-    }
-    if (c.save_every > 0 && st.iteration % c.save_every == 0 && st.iteration < st.iterations) {
-      nst::save_image(checkpoint_path(c.output, st), st.session->output());
-    }
-    const int progress_every = c.save_every > 0 ? c.save_every : 10;
-    if (!c.progress_image.empty() && st.iteration % progress_every == 0 && st.iteration < st.iterations) {
-      nst::save_image(c.progress_image, progress_picture(content, styles, st.session->output()));
-    }
-  };
-
+  // One network on the backend and one set of style targets per scale for
+  // every content image; the images run one after another.
+  IterationHook hook{c, opt, contents, styles, printer, log, JsonLog(c.log_json)};
   try {
-    const nst::Image out = nst::stylize(weights, content, styles, opt, on_progress, log);
-    nst::save_image(c.output, out);
-    if (!c.progress_image.empty()) nst::save_image(c.progress_image, progress_picture(content, styles, out));
+    nst::Stylizer stylizer(weights, styles, opt, log);
+    for (size_t i = 0; i < contents.size(); ++i) {
+      hook.at = i;
+      const std::string tag = image_tag(i, contents.size());
+      if (!tag.empty()) log(tag + c.contents[i]);
+      printer.set_prefix(tag);
+      const nst::Image out = stylizer.run(contents[i], std::ref(hook));
+      nst::save_image(c.outputs[i], out);
+      if (!c.progress_image.empty()) nst::save_image(c.progress_image, progress_picture(contents[i], styles, out));
+      log(tag + "wrote " + c.outputs[i]);
+      // A signal after an image's last iteration: that result is whole, the
+      // rest are not started, and the status says the run was interrupted.
+      if (const int sig = nst::tools::pending_interrupt()) return 128 + sig;
+    }
   } catch (const nst::tools::Interrupted& i) {
     return 128 + i.signal;
   }
-  log("wrote " + c.output);
-  // A signal after the last iteration: the result is whole, the status
-  // still says the run was interrupted.
-  return nst::tools::pending_interrupt() ? 128 + nst::tools::pending_interrupt() : 0;
+  return 0;
 }
 
 }  // namespace
@@ -419,7 +529,9 @@ int main(int argc, char** argv) {
                ": neural style transfer (Gatys et al.) on VGG16 or VGG19.\n"
                "Optimises the output's pixels (L-BFGS or Adam) so that its deep features match the content image\n"
                "and its feature correlations (Gram matrices) match the style image(s).\n"
-               "Example: nst --content photo.jpg --style painting.jpg --output out.png --image-size 256"};
+               "Example: nst --content photo.jpg --style painting.jpg --output out.png --image-size 256\n"
+               "Several photos, one painting: nst --content a.jpg,b.jpg --style painting.jpg --output-dir out/\n"
+               "  (writes out/a.png and out/b.png)"};
   app.set_version_flag("--version", std::string("nst ") + nst::version());
   app.get_formatter()->column_width(36);
   CliOptions c;

@@ -34,8 +34,8 @@ void ProgressPrinter::update(const IterationStats& st) {
   const double eta = (st.iterations - st.iteration) / it_per_s;  // of this scale
   char scale[48] = "";
   if (st.scales > 1) std::snprintf(scale, sizeof scale, "scale %d/%d %dx%d  ", st.scale + 1, st.scales, st.width, st.height);
-  std::fprintf(stderr, "%s%siter %*d/%d  loss %.4e (content %.3e, style %.3e, tv %.3e)  %.2f it/s  ETA %s%s",
-               terminal_ ? "\r" : "", scale, static_cast<int>(std::to_string(st.iterations).size()), st.iteration,
+  std::fprintf(stderr, "%s%s%siter %*d/%d  loss %.4e (content %.3e, style %.3e, tv %.3e)  %.2f it/s  ETA %s%s",
+               terminal_ ? "\r" : "", prefix_.c_str(), scale, static_cast<int>(std::to_string(st.iterations).size()), st.iteration,
                st.iterations, st.losses.total, st.losses.content, st.losses.style, st.losses.tv, it_per_s,
                format_duration(eta).c_str(), terminal_ ? "\033[K" : "\n");
   std::fflush(stderr);

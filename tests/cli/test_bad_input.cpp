@@ -177,6 +177,29 @@ const std::vector<Row> kRows = {
   {"LogInAMissingDirectory", "--log-json {d}/no/log.jsonl", {"--log-json", "does not exist"}},
   {"LogOnAFullDevice", "--log-json /dev/full", {"--log-json", "/dev/full"}},
 
+  // --- several content images (--output-dir {d}: a result written before the error would be left behind) ---
+  {"SeveralContentsWithOutput", "--content {d}/content.png --content {d}/c2.png", {"--output", "2 --content", "--output-dir"},
+   Expect::Fails, "cp content.png c2.png"},
+  {"SecondContentMissing", "--content {data}/grey.jpg,{d}/nothing.png --output-dir {d}", {"--content", "nothing.png"}},
+  {"SecondContentGarbage", "--content {data}/grey.jpg --content {d}/garbage.jpg --output-dir {d}", {"garbage.jpg"},
+   Expect::Fails, "head -c 3000 /dev/urandom > garbage.jpg"},
+  {"SecondContentOverThePixelLimit", "--content {data}/grey.jpg,{d}/content.png --output-dir {d}/res --max-pixels 200",
+   {"content.png", "--max-pixels"}, Expect::Fails, "mkdir res"},
+  {"TwoContentsOfOneName", "--content {data}/grey.jpg,{d}/grey.png --output-dir {d}", {"grey.jpg", "grey.png", "both be written"},
+   Expect::Fails, "cp content.png grey.png"},
+  {"OutputDirMissing", "--content {data}/grey.jpg --output-dir {d}/nodir", {"--output-dir", "nodir", "no such directory"}},
+  {"OutputDirIsAFile", "--content {data}/grey.jpg --output-dir {d}/out.png", {"--output-dir", "out.png", "not a directory"}},
+  {"OutputAndOutputDir", "--output {d}/out.png --output-dir {d}", {"--output", "excludes", "--output-dir"}},
+  {"OutputDirWouldOverwriteAContent", "--content {d}/content.png --output-dir {d}", {"--output-dir", "--content", "overwritten"}},
+  {"MaskThatFitsOnlyTheFirstContent", "--content {d}/in/c.png,{data}/grey.jpg --output-dir {d} --style-mask {d}/content.png",
+   {"--style-mask", "grey.jpg"}, Expect::Fails, "mkdir in && cp content.png in/c.png"},
+  {"CheckpointNameTooLongForTheSecondContent", "--save-every 1 --content {data}/grey.jpg,{d}/in/" + kLongName + ".png --output-dir {d}",
+   {"_99999", "characters"}, Expect::Fails, "mkdir in && cp content.png in/" + kLongName + ".png"},
+  {"ContentsIntoAnOutputDir", "--content {d}/content.png,{data}/grey.jpg --output-dir {d}/res", {"[2/2] wrote"},
+   Expect::Succeeds, "mkdir res", "{d}/style.png", "", 0, {"res/grey.png"}},
+  {"OneContentIntoAnOutputDir", "--content {data}/grey.jpg --output-dir {d}", {"wrote {d}/grey.png"},
+   Expect::Succeeds, "", "{d}/style.png", "", 0, {"grey.png"}},
+
   // --- numeric faults ------------------------------------------------------------------------------
   {"AdamThatDivergesOnItsLastStep", "--optimizer adam --learning-rate 1e30 --iterations 1", {"not finite after 1 steps", "learning rate"}},
   {"LossWeightsThatOverflowAtTheStart", "--style-weight 3e38", {"not finite at the start image"}},
@@ -278,8 +301,13 @@ TEST_P(BadInput, FailsCleanlyOrWorks) {
   const std::string before = read_file(out);
   const std::set<std::string> files_before = listing(dir_);
 
-  const std::string base = std::string(NST_CLI) + " --content {d}/content.png --style " + row.style +
-                           " --output {d}/out.png --weights random:1 --image-size 32 --iterations 2 --print-every 0 ";
+  // A row that gives --content gives every content image (the flag adds to
+  // a list), and one that gives --output-dir gives no --output.
+  const bool own_content = row.args.find("--content ") != std::string::npos;
+  const bool own_output = row.args.find("--output-dir") != std::string::npos;
+  const std::string base = std::string(NST_CLI) + (own_content ? "" : " --content {d}/content.png") + " --style " +
+                           row.style + (own_output ? "" : " --output {d}/out.png") +
+                           " --weights random:1 --image-size 32 --iterations 2 --print-every 0 ";
   std::string cmd = expand(base + row.args);
   if (!row.wrap.empty()) cmd = replace_all(row.wrap, "{cmd}", cmd);
   const nst::testing::CommandResult r = nst::testing::run_command("cd '" + dir_.string() + "' && { " + cmd + "; }");
@@ -297,7 +325,7 @@ TEST_P(BadInput, FailsCleanlyOrWorks) {
   switch (row.expect) {
     case Expect::Fails:
       EXPECT_NE(r.code, 0) << r.output;
-      EXPECT_EQ(r.output.find("nst: wrote"), std::string::npos) << r.output;
+      EXPECT_EQ(r.output.find(" wrote "), std::string::npos) << r.output;  // "nst: wrote", "nst: [1/2] wrote"
       EXPECT_TRUE(read_file(out) == before) << "the previous output must stay as it was\n" << r.output;
       EXPECT_EQ(r.output.rfind("\n", 0), std::string::npos) << "no blank line before the message:\n" << r.output;
       break;

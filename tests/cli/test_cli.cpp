@@ -161,7 +161,7 @@ TEST_F(CliTest, HelpListsTheFlags) {
                            "--seed", "--print-every", "--save-every", "--device", "--log-json", "--threads",
                            "--conv-algo", "--gram-algo", "--tf32", "--optimizer", "--lbfgs-history", "--scales",
                            "--scale-iterations", "--original-colors", "--color-transfer", "--content-layers",
-                           "--style-layers", "--style-scale", "--init-image", "--model"}) {
+                           "--style-layers", "--style-scale", "--init-image", "--model", "--output-dir"}) {
     EXPECT_NE(r.output.find(flag), std::string::npos) << flag;
   }
 }
@@ -283,6 +283,87 @@ TEST_F(CliTest, ProgressImageShowsContentStyleAndResultSideBySide) {
 
 TEST_F(CliTest, ProgressImageMustNotBeTheOutput) {
   expect_failure_naming(run(base_args() + " --weights random --progress-image " + p("out.png")), "--progress-image");
+}
+
+// --- several content images -------------------------------------------------------------------
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+class ContentListTest : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    nst::save_image(p("other.png"), nst::noise_image(36, 48, 3));  // another shape
+    fs::create_directories(p("res"));
+  }
+  // --conv-algo pinned: auto times the algorithms once per process, and the
+  // results are compared with runs in other processes.
+  std::string common() const {
+    return " --style " + p("style.png") + " --weights random:3 --image-size 40 --iterations 6 --threads 2 "
+           "--conv-algo gemm --print-every 3";
+  }
+  std::string two_contents() const { return "--content " + p("content.png") + "," + p("other.png"); }
+};
+
+TEST_F(ContentListTest, EachResultInTheOutputDirIsTheFileItsSingleRunWrites) {
+  const Result r = run(two_contents() + " --output-dir " + p("res") + common() + " --log-json " + p("log.jsonl"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  for (const char* line : {"nst: [1/2] " , "nst: [2/2] ", "[2/2] iter 6/6", "[2/2] wrote "}) {
+    EXPECT_NE(r.output.find(line), std::string::npos) << line << " in:\n" << r.output;
+  }
+  // The weights go to the backend once for the whole run.
+  EXPECT_EQ(r.output.find("device:"), r.output.rfind("device:")) << r.output;
+  const auto lines = read_json_lines(p("log.jsonl"));
+  ASSERT_EQ(lines.size(), 12u);
+  EXPECT_EQ(lines.front()["image"].get<int>(), 1);
+  EXPECT_EQ(lines.back()["image"].get<int>(), 2);
+
+  for (const char* name : {"content", "other"}) {
+    const Result single = run("--content " + p(std::string(name) + ".png") + " --output " + p("single.png") + common());
+    ASSERT_EQ(single.code, 0) << single.output;
+    const std::string batch = file_bytes(p("res/" + std::string(name) + ".png"));
+    EXPECT_FALSE(batch.empty()) << name;
+    EXPECT_TRUE(batch == file_bytes(p("single.png"))) << name << ": the batch result differs from the single run";
+  }
+  EXPECT_EQ(nst::load_image(p("res/other.png")).height, 40);
+}
+
+TEST_F(ContentListTest, RepeatingTheFlagIsTheSameAsAList) {
+  const Result r = run("--content " + p("content.png") + " --content " + p("other.png") + " --output-dir " +
+                       p("res") + common() + " --iterations 1");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(p("res/content.png")));
+  EXPECT_TRUE(fs::exists(p("res/other.png")));
+}
+
+TEST_F(ContentListTest, NoOutputAndNoOutputDirIsABadFlag) {
+  const Result r = run(two_contents() + common());
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("--output FILE or --output-dir DIR is required"), std::string::npos) << r.output;
+}
+
+TEST_F(ContentListTest, DryRunEstimatesEachContentAndWritesNothing) {
+  const Result r = run(two_contents() + " --output-dir " + p("res") + common() + " --dry-run");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("[1/2] " + p("content.png")), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[2/2] " + p("other.png")), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("memory estimate"), r.output.rfind("memory estimate")) << "one estimate per image";
+  EXPECT_TRUE(fs::is_empty(p("res")));
+}
+
+// Interrupted in the first image: that image's current result is written,
+// the second is never started.
+TEST_F(ContentListTest, AnInterruptWritesTheCurrentImageAndStartsNoOther) {
+  const std::string cmd = std::string(NST_CLI) + " " + two_contents() + " --output-dir " + p("res") + common() +
+                          " --iterations 1000000";
+  const Result r = nst::testing::run_command("{ " + cmd + " & p=$!; sleep 2; kill -INT $p; wait $p; }");
+  EXPECT_EQ(r.code, 130) << r.output;
+  EXPECT_NE(r.output.find("[1/2] interrupted by SIGINT"), std::string::npos) << r.output;
+  EXPECT_EQ(nst::load_image(p("res/content.png")).width, 40);
+  EXPECT_FALSE(fs::exists(p("res/other.png")));
 }
 
 TEST_F(CliTest, VersionIsPrinted) {

@@ -113,6 +113,30 @@ def test_log_receives_the_library_lines(content, style, weights):
     assert any(line.startswith("scale 1/1") for line in lines)
 
 
+# Several content images
+
+def test_stylize_many_gives_each_content_its_single_result(content, style, weights):
+    contents = [content, noise(32, 48, 5), noise(48, 32, 6)]  # two of one shape, one of another
+    seen = []
+    outs = nst.stylize_many(contents, [style], weights=weights, image_size=32, iterations=3, threads=1,
+                            progress=seen.append)
+    assert len(outs) == 3
+    for c, out in zip(contents, outs):
+        assert np.array_equal(out, run(c, style, weights))
+    assert not np.array_equal(outs[0], outs[1])
+    assert [p.image for p in seen] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert all(p.images == 3 for p in seen)
+
+
+def test_stylize_many_checks_every_content_before_the_first_runs(content, style, weights):
+    seen = []
+    with pytest.raises(nst.InvalidArgument, match=r"contents\[1\]: .*shape \(32, 48\)"):
+        nst.stylize_many([content, content[:, :, 0]], [style], weights=weights, progress=seen.append)
+    with pytest.raises(TypeError, match="contents expects a list of arrays"):
+        nst.stylize_many(content, [style], weights=weights)
+    assert seen == []
+
+
 # Determinism
 
 def test_same_seed_gives_the_same_array(content, style, weights):

@@ -168,6 +168,9 @@ struct IterationStats {
   // losses were not read.
   double ms = 0;
   const class Session* session = nullptr;  // e.g. to save a checkpoint image
+  // Which content image, in stylize_many (0-based, of `images`).
+  int image = 0;
+  int images = 1;
 };
 
 using ProgressFn = std::function<void(const IterationStats&)>;
@@ -263,5 +266,42 @@ void check_mask(const Image& mask, const std::string& what, int width = 0, int h
 // image. `progress` is called after every iteration.
 Image stylize(const NetworkWeights& weights, const Image& content, const std::vector<Image>& styles,
               const Options& options, const ProgressFn& progress = {}, const LogFn& log = {});
+
+// Several content images against the same style images and options: the
+// network is put on the backend once (weights uploaded and prepared once,
+// in the constructor) and the style images' Grams are taken once per scale
+// size, then reused for every content image (unless
+// Options::color_transfer recolours the styles to each content). The
+// images run one after another, each on plans of its own size; each result
+// is the image stylize() gives for that content alone, bit for bit.
+// (One batched plan of N > 1 images is not what this does: L-BFGS over a
+// batch would share one history and one step size between the images,
+// so a batch member's result would not be its single-image result.)
+// Used by one thread at a time, like a Session.
+class Stylizer {
+ public:
+  // Throws nst::InvalidArgument for bad options or no style image.
+  Stylizer(const NetworkWeights& weights, std::vector<Image> styles, const Options& options, const LogFn& log = {});
+  ~Stylizer();
+  Stylizer(const Stylizer&) = delete;
+  Stylizer& operator=(const Stylizer&) = delete;
+
+  std::string backend_name() const;
+  // stylize(weights, content, styles, options, progress, log) on the shared
+  // network and style targets.
+  Image run(const Image& content, const ProgressFn& progress = {});
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// One call for several content images (a Stylizer, run on each in turn):
+// results in the order of `contents`. Every content image, and every mask
+// against every content's shape, is checked before the first is computed.
+// IterationStats::image says which image an iteration belongs to.
+std::vector<Image> stylize_many(const NetworkWeights& weights, const std::vector<Image>& contents,
+                                const std::vector<Image>& styles, const Options& options,
+                                const ProgressFn& progress = {}, const LogFn& log = {});
 
 }  // namespace nst
