@@ -54,9 +54,12 @@ class CpuBackend final : public Backend {
   void reserve_conv2d(const Shape& x, int cout) override {
     grow(conv_ws_, cpu::conv2d_workspace_floats(x.n, x.h, x.w, x.c, cout));
     Choice& c = choices_[key_of(x, cout)];
-    if (!winograd_candidate(algo_, x, cout)) return;
-    grow(winograd_ws_, cpu::winograd_workspace_floats(x.c, cout, cpu::num_threads()));
-    c.fprop = c.dgrad = algo_ == CpuConvAlgo::Winograd ? Algo::Winograd : Algo::Undecided;
+    const Algo winograd = algo_ == CpuConvAlgo::Winograd ? Algo::Winograd : Algo::Undecided;
+    c.fprop = winograd_candidate(algo_, ConvDirection::Fprop, x, cout) ? winograd : Algo::Gemm;
+    c.dgrad = winograd_candidate(algo_, ConvDirection::Dgrad, x, cout) ? winograd : Algo::Gemm;
+    if (c.fprop != Algo::Gemm || c.dgrad != Algo::Gemm) {
+      grow(winograd_ws_, cpu::winograd_workspace_floats(x.c, cout, cpu::num_threads()));
+    }
   }
   void reserve_style_loss(const Shape& f) override {
     grow(style_ws_, cpu::style_loss_workspace_floats(f.n, f.h * f.w, f.c));
@@ -69,7 +72,7 @@ class CpuBackend final : public Backend {
                     bool relu) override {
     const auto gemm = [&] { cpu::conv2d_fprop(y, x, w, b, xs.n, xs.h, xs.w, xs.c, cout, relu, conv_ws_.data()); };
     const WinogradKernels* k = winograd_kernels(w);
-    if (!k) return gemm();
+    if (!k || !k->fprop) return gemm();
     const auto winograd = [&] {
       cpu::winograd_fprop(y, x, k->fprop, b, xs.n, xs.h, xs.w, xs.c, cout, relu, winograd_ws_.data(),
                           winograd_ws_.size());
@@ -79,13 +82,17 @@ class CpuBackend final : public Backend {
   const float* prepare_conv2d_dgrad(const float* w, int cin, int cout) override {
     float* wt = allocate(static_cast<size_t>(9) * cin * cout);
     cpu::conv2d_dgrad_weights(wt, w, cin, cout);
-    if (algo_ != CpuConvAlgo::Gemm && winograd_applies(cin, cout)) {
-      float* fprop = allocate(cpu::winograd_kernel_floats(cin, cout));
-      float* dgrad = allocate(cpu::winograd_kernel_floats(cin, cout));
-      cpu::winograd_fprop_kernel(fprop, w, cin, cout);
-      cpu::winograd_dgrad_kernel(dgrad, w, cin, cout);
-      winograd_kernels_[w] = {fprop, dgrad};
+    if (algo_ == CpuConvAlgo::Gemm) return wt;
+    WinogradKernels k;
+    if (winograd_applies(ConvDirection::Fprop, cin, cout)) {
+      k.fprop = allocate(cpu::winograd_kernel_floats(cin, cout));
+      cpu::winograd_fprop_kernel(k.fprop, w, cin, cout);
     }
+    if (winograd_applies(ConvDirection::Dgrad, cin, cout)) {
+      k.dgrad = allocate(cpu::winograd_kernel_floats(cin, cout));
+      cpu::winograd_dgrad_kernel(k.dgrad, w, cin, cout);
+    }
+    winograd_kernels_[w] = k;
     return wt;
   }
   void conv2d_dgrad(float* dx, float* dy, const float* relu_y, const Shape& xs, const float* w,
@@ -96,7 +103,7 @@ class CpuBackend final : public Backend {
       cpu::conv2d_dgrad_prepared(dx, dy, w_dgrad, xs.n, xs.h, xs.w, xs.c, cout, conv_ws_.data());
     };
     const WinogradKernels* k = winograd_kernels(w);
-    if (!k) return gemm();
+    if (!k || !k->dgrad) return gemm();
     const auto winograd = [&] {
       cpu::winograd_dgrad(dx, dy, relu_y, k->dgrad, xs.n, xs.h, xs.w, xs.c, cout, winograd_ws_.data(),
                           winograd_ws_.size());
@@ -160,8 +167,8 @@ class CpuBackend final : public Backend {
   struct Choice {
     Algo fprop = Algo::Gemm, dgrad = Algo::Gemm;
   };
-  struct WinogradKernels {
-    const float *fprop = nullptr, *dgrad = nullptr;
+  struct WinogradKernels {  // null where Winograd does not apply
+    float *fprop = nullptr, *dgrad = nullptr;
   };
 
   static Key key_of(const Shape& x, int cout) { return {x.n, x.h, x.w, x.c, cout}; }

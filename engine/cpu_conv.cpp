@@ -42,18 +42,20 @@ std::string describe(ConvDirection direction, const Shape& x, int cout, double s
 
 }  // namespace
 
-bool winograd_applies(int cin, int cout) { return cin >= kMinWinogradChannels && cout >= kMinWinogradChannels; }
+bool winograd_applies(ConvDirection direction, int cin, int cout) {
+  return (direction == ConvDirection::Fprop ? cin : cout) >= kMinWinogradChannels;
+}
 
-bool winograd_candidate(CpuConvAlgo algo, const Shape& x, int cout) {
+bool winograd_candidate(CpuConvAlgo algo, ConvDirection direction, const Shape& x, int cout) {
   switch (algo) {
     case CpuConvAlgo::Gemm:
       return false;
     case CpuConvAlgo::Winograd:
-      return winograd_applies(x.c, cout);
+      return winograd_applies(direction, x.c, cout);
     case CpuConvAlgo::Auto:
       break;
   }
-  return winograd_applies(x.c, cout) && direct_flops(x, cout) >= kMinTimedFlops;
+  return winograd_applies(direction, x.c, cout) && direct_flops(x, cout) >= kMinTimedFlops;
 }
 
 bool auto_runs_winograd(ConvDirection direction, const Shape& x, int cout, const std::function<void()>& gemm,

@@ -10,20 +10,22 @@
 
 namespace nst {
 
-// Winograd F(4x4,3x3) can run a layer of cin -> cout channels: its 36
-// GEMMs per block of tiles are (tiles, cin) x (cin, cout), and below 16
-// channels either way they run far from peak (measured: VGG's 3 -> 64
-// first layer at 0.3-0.8x GEMM's speed; bench/RESULTS.md, "Winograd").
-bool winograd_applies(int cin, int cout);
-
-// Whether `algo` may run Winograd on conv x -> cout at all: Winograd where
-// it applies; Auto where it applies and the layer is large enough to time
-// (below ~1e8 FLOPs, about a millisecond, a timing is noise on a shared
-// machine and the run too short to gain); never under Gemm. The backend
-// keeps Winograd's workspace for every candidate.
-bool winograd_candidate(CpuConvAlgo algo, const Shape& x, int cout);
-
 enum class ConvDirection { Fprop, Dgrad };
+
+// Winograd F(4x4,3x3) can run one direction of a cin -> cout layer: its 36
+// GEMMs per block of tiles sum over the channels the direction reads
+// (cin forward, cout backward), and below 16 of them they run far from
+// peak. Measured on VGG's 3 -> 64 first layer at 256 px: forward 3.8 ms
+// against GEMM's 3.7, backward 4.3 against 15.2 (bench/RESULTS.md,
+// "Winograd"), so its backward runs Winograd and its forward GEMM.
+bool winograd_applies(ConvDirection direction, int cin, int cout);
+
+// Whether `algo` may run Winograd on this direction of conv x -> cout at
+// all: Winograd where it applies; Auto where it applies and the layer is
+// large enough to time (below ~1e8 FLOPs, about a millisecond, a timing is
+// noise on a shared machine and the run too short to gain); never under
+// Gemm. The backend keeps Winograd's workspace for every candidate.
+bool winograd_candidate(CpuConvAlgo algo, ConvDirection direction, const Shape& x, int cout);
 
 // Auto's choice for one direction of conv x -> cout on the current OpenMP
 // thread count: true for Winograd. The first time a process asks for a

@@ -115,19 +115,24 @@ TEST(CpuConvAlgo, WinogradRunsTheWinogradKernels) {
   EXPECT_EQ(b->name(), "cpu (conv winograd)");
 }
 
-TEST(CpuConvAlgo, WinogradLeavesLayersWithFewChannelsToGemm) {
+// VGG's first layer: forward sums over 3 channels (GEMM), backward over 64.
+TEST(CpuConvAlgo, WinogradLeavesADirectionOverFewChannelsToGemm) {
   auto b = cpu_backend(CpuConvAlgo::Winograd);
-  Layer l(*b, {1, 20, 24, 3}, 64);  // VGG's first layer
+  Layer l(*b, {1, 20, 24, 3}, 64);
   const auto y = l.fprop();
   EXPECT_EQ(y, gemm_fprop(l));
-  EXPECT_EQ(l.dgrad(y), gemm_dgrad(l, y));
+  EXPECT_EQ(l.dgrad(y), winograd_dgrad(l, y));
+  Layer last(*b, {1, 20, 24, 64}, 3);  // and the other way round
+  const auto y3 = last.fprop();
+  EXPECT_EQ(y3, winograd_fprop(last));
+  EXPECT_EQ(last.dgrad(y3), gemm_dgrad(last, y3));
 }
 
 TEST(CpuConvAlgo, AutoRunsGemmOnLayersTooSmallToTime) {
   std::vector<std::string> log;
   auto b = cpu_backend(CpuConvAlgo::Auto, &log);
   Layer l(*b, {1, 20, 24, 32}, 48);  // 2e7 FLOPs
-  ASSERT_FALSE(winograd_candidate(CpuConvAlgo::Auto, l.xs, l.cout));
+  ASSERT_FALSE(winograd_candidate(CpuConvAlgo::Auto, ConvDirection::Fprop, l.xs, l.cout));
   const auto y = l.fprop();
   EXPECT_EQ(y, gemm_fprop(l));
   EXPECT_EQ(l.dgrad(y), gemm_dgrad(l, y));
@@ -140,7 +145,7 @@ TEST(CpuConvAlgo, AutoRunsGemmOnLayersTooSmallToTime) {
 TEST(CpuConvAlgo, AutoTimesOnceAndRunsWhatItChose) {
   const Shape x{1, 56, 52, 64};
   const int cout = 64;
-  ASSERT_TRUE(winograd_candidate(CpuConvAlgo::Auto, x, cout));
+  ASSERT_TRUE(winograd_candidate(CpuConvAlgo::Auto, ConvDirection::Fprop, x, cout));
   std::vector<std::string> first_log, second_log;
   auto first = cpu_backend(CpuConvAlgo::Auto, &first_log);
   Layer a(*first, x, cout);

@@ -213,9 +213,9 @@ struct BackendCase {
 };
 void PrintTo(const BackendCase& b, std::ostream* os) { *os << b.name; }
 
-// The cpu backend with each convolution algorithm: Winograd runs every
-// layer from block2 on (block1's 8 channels at this width are below its
-// 16-channel floor).
+// The cpu backend with each convolution algorithm: Winograd runs each
+// direction that sums over 16 channels or more, at this width block2_conv1's
+// backward and everything after it.
 const BackendCase kBackends[] = {{"cpu", "cpu", nst::Device::Cpu, false, nst::CpuConvAlgo::Gemm},
                                  {"cpu_winograd", "cpu (conv winograd)", nst::Device::Cpu, false,
                                   nst::CpuConvAlgo::Winograd},

@@ -42,8 +42,8 @@ enum class GramAlgo { Cublas, Custom };  // cuBLAS SYRK/GEMM, or nst's tiled ker
 // (2.25x fewer multiplications, ~1e-6 relative error instead of ~2e-7), or
 // Auto: per layer, whichever of the two ran faster when timed once at
 // planning time (README, "Convolution algorithms"). Winograd and Auto keep
-// both transformed forms of each kernel (8x its size). Layers with
-// fewer than 16 channels in or out (VGG's first) always run GEMM.
+// both transformed forms of each kernel (8x its size). A direction that
+// sums over fewer than 16 channels (VGG's first layer forward) runs GEMM.
 enum class CpuConvAlgo { Auto, Gemm, Winograd };
 
 // Where and how the engine computes, apart from what it computes: a
