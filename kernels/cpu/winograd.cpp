@@ -50,12 +50,16 @@ constexpr int kPoints = 36;  // kIn * kIn transform points
 constexpr int kLanes = 16;   // channels per transform pass
 
 // V and M of one block, per thread: 2 MB, the L2 of one core of the Xeon
-// VM this was measured on (bench/RESULTS.md, "Winograd"; not tuned for any
-// other machine). TB is clamped below so that the GEMMs keep enough rows
-// (M = TB) to run near peak even at 512 channels each way. It does not
-// depend on the thread count, and so neither do the bits.
+// VM this was measured on, but at least 128 tiles: each of a block's 36
+// GEMMs packs its U_k (Cin x Cout) again, and with fewer rows (M = TB) that
+// packing dominated (perf: 21 % of a 256 px iteration in OpenBLAS's
+// sgemm_itcopy at 16 tiles per block). Measured (bench_ops, 256 px VGG
+// shapes), minimum 16 / 64 / 128 / 256 tiles: 512 -> 512 at 32x32 10.7 /
+// 7.7 / 7.6 / 8.5 ms forward, 64 -> 64 at 256x256 12.7 / 12.6 / 12.9 /
+// 16.4 ms; blocks of 4 and 8 MB were no better. Tuned on that machine only. TB does
+// not depend on the thread count, and so neither do the bits.
 constexpr size_t kBlockFloats = size_t(512) << 10;
-constexpr int kMinTilesPerBlock = 16, kMaxTilesPerBlock = 256;
+constexpr int kMinTilesPerBlock = 128, kMaxTilesPerBlock = 256;
 
 int tiles_across(int n) { return (n + kOut - 1) / kOut; }
 
