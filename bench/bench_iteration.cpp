@@ -6,8 +6,10 @@
 //
 //   nst_bench_iteration --image-size 256,512 [--optimizer lbfgs|adam] [--device cpu|cuda|auto] [--threads N]
 //                       [--conv-algo auto|gemm|winograd|cudnn|custom] [--gram-algo cublas|custom] [--tf32]
-//                       [--benchmark_format=json] [--benchmark_out=F]
-// The label names the backend and its algorithms.
+//                       [--profile] [--benchmark_format=json] [--benchmark_out=F]
+// The label names the backend and its algorithms. --profile prints, after
+// each run of the timed loop (the last one printed is the reported run), the
+// time of each backend op per iteration (bench/op_profile.hpp).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -15,6 +17,9 @@
 #include <sstream>
 #include <string>
 
+#include "bench/op_profile.hpp"
+#include "engine/device.hpp"
+#include "engine/session_maker.hpp"
 #include "nst/nst.hpp"
 
 namespace {
@@ -25,6 +30,7 @@ struct BenchConfig {
   int threads = 0;
   nst::ConvAlgo conv_algo = nst::ConvAlgo::Cudnn;
   nst::CpuConvAlgo cpu_conv_algo = nst::CpuConvAlgo::Auto;
+  bool profile = false;  // print where an iteration's time goes (bench/op_profile.hpp)
   nst::GramAlgo gram_algo = nst::GramAlgo::Cublas;
   bool tf32 = false;
   std::vector<nst::OptimizerKind> optimizers = {nst::OptimizerKind::Lbfgs, nst::OptimizerKind::Adam};
@@ -56,7 +62,16 @@ void run_iterations(benchmark::State& state, const BenchConfig& cfg, nst::Optimi
   opt.compute.cpu_conv_algo = cfg.cpu_conv_algo;
   opt.compute.gram_algo = cfg.gram_algo;
   opt.compute.allow_tf32 = cfg.tf32;
-  nst::Session session(*weights, opt, size, size);
+  nst::bench::ProfilingBackend* profile = nullptr;
+  std::unique_ptr<nst::Session> owned;
+  if (cfg.profile) {
+    auto b = std::make_unique<nst::bench::ProfilingBackend>(nst::make_backend(opt.compute, nst::LogFn{}));
+    profile = b.get();
+    owned = nst::SessionMaker::on_backend(*weights, opt, size, size, std::move(b));
+  } else {
+    owned = std::make_unique<nst::Session>(*weights, opt, size, size);
+  }
+  nst::Session& session = *owned;
   session.set_content(nst::noise_image(size, size, 1));
   session.set_styles({nst::noise_image(size, size, 2)});
   session.init_image(nst::Init::Random, 0);
@@ -65,7 +80,9 @@ void run_iterations(benchmark::State& state, const BenchConfig& cfg, nst::Optimi
   // L-BFGS's two-loop recursion grows with its history: fill it first.
   const int warm = optimizer == nst::OptimizerKind::Lbfgs ? opt.lbfgs_history + 1 : 2;
   for (int i = 0; i < warm; ++i) session.step();
+  if (profile) profile->restart();
   for (auto _ : state) benchmark::DoNotOptimize(session.step());
+  if (profile) profile->print(state.iterations());
   const auto layers = nst::vgg16_layers();
   const double flops = iteration_flops(layers, 13 /* block5_conv1 */, size, size);
   state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
@@ -118,6 +135,8 @@ BenchConfig parse_own_flags(int& argc, char** argv) {
       cfg.optimizers = {std::string(v) == "adam" ? nst::OptimizerKind::Adam : nst::OptimizerKind::Lbfgs};
     } else if (a == "--tf32") {
       cfg.tf32 = true;
+    } else if (a == "--profile") {
+      cfg.profile = true;
     } else {
       argv[out++] = argv[i];
     }
