@@ -71,11 +71,15 @@ int tiles_per_block(int Cin, int Cout) {
 
 size_t slice_floats(int tb, int Cin, int Cout) { return static_cast<size_t>(kPoints) * tb * (Cin + Cout); }
 
+// Inlined into each ISA's clone of the tile transforms (a call would run
+// the baseline code).
+#define NST_WINOGRAD_INLINE inline __attribute__((always_inline))
+
 // ---- the 1-D transforms on kLanes channels ------------------------------------
 // in[r] and out[i] point at n <= kLanes floats each.
 
 // B^T: 6 inputs -> 6 transform points.
-inline void input_1d(float* const out[kIn], const float* const in[kIn], int n) {
+NST_WINOGRAD_INLINE void input_1d(float* const out[kIn], const float* const in[kIn], int n) {
 #pragma omp simd
   for (int c = 0; c < n; ++c) {
     const float d0 = in[0][c], d1 = in[1][c], d2 = in[2][c], d3 = in[3][c], d4 = in[4][c], d5 = in[5][c];
@@ -89,7 +93,7 @@ inline void input_1d(float* const out[kIn], const float* const in[kIn], int n) {
 }
 
 // A^T: 6 transform points -> 4 outputs.
-inline void output_1d(float* const out[kOut], const float* const in[kIn], int n) {
+NST_WINOGRAD_INLINE void output_1d(float* const out[kOut], const float* const in[kIn], int n) {
 #pragma omp simd
   for (int c = 0; c < n; ++c) {
     const float m0 = in[0][c], m1 = in[1][c], m2 = in[2][c], m3 = in[3][c], m4 = in[4][c], m5 = in[5][c];
@@ -118,47 +122,86 @@ struct TilePlace {
   int h0, w0;
 };
 
+// Each tile is transformed 16 channels at a time; a full chunk has the
+// width as a constant (kFull), so that its loops are whole vectors with no
+// remainder, and only a layer whose channels are not a multiple of 16 (VGG's
+// first) runs the general form on its last chunk.
+template <bool kFull>
+NST_WINOGRAD_INLINE void input_chunk(float* V, int tb, int b, const float* x, const float* mask, int H, int W,
+                                     int C, TilePlace at, int c0) {
+  const int n = kFull ? kLanes : std::min(kLanes, C - c0);
+  alignas(64) float d[kIn][kIn][kLanes];
+  alignas(64) float t[kIn][kIn][kLanes];
+  for (int r = 0; r < kIn; ++r) {
+    const int ih = at.h0 - 1 + r;
+    for (int s = 0; s < kIn; ++s) {
+      const int iw = at.w0 - 1 + s;
+      if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
+        std::fill(d[r][s], d[r][s] + kLanes, 0.f);
+        continue;
+      }
+      const size_t offset = (static_cast<size_t>(ih) * W + iw) * C + c0;
+      const float* src = x + offset;
+      if (mask) {
+        const float* keep = mask + offset;
+#pragma omp simd
+        for (int c = 0; c < n; ++c) d[r][s][c] = keep[c] > 0.f ? src[c] : 0.f;
+      } else {
+        std::memcpy(d[r][s], src, sizeof(float) * n);
+      }
+    }
+  }
+  for (int s = 0; s < kIn; ++s) {  // columns: t = B^T d
+    const float* in[kIn] = {d[0][s], d[1][s], d[2][s], d[3][s], d[4][s], d[5][s]};
+    float* out[kIn] = {t[0][s], t[1][s], t[2][s], t[3][s], t[4][s], t[5][s]};
+    input_1d(out, in, n);
+  }
+  for (int i = 0; i < kIn; ++i) {  // rows: V = t B
+    const float* in[kIn] = {t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5]};
+    float* out[kIn];
+    for (int j = 0; j < kIn; ++j) out[j] = V + ((static_cast<size_t>(i) * kIn + j) * tb + b) * C + c0;
+    input_1d(out, in, n);
+  }
+}
+
+template <bool kFull>
+NST_WINOGRAD_INLINE void output_chunk(float* y, const float* M, int tb, int b, const float* bias, bool relu, int H,
+                                      int W, int C, TilePlace at, int c0) {
+  const int n = kFull ? kLanes : std::min(kLanes, C - c0);
+  alignas(64) float t[kOut][kIn][kLanes];
+  alignas(64) float o[kOut][kOut][kLanes];
+  const int rows = std::min(kOut, H - at.h0), cols = std::min(kOut, W - at.w0);
+  for (int j = 0; j < kIn; ++j) {  // columns: t = A^T m
+    const float* in[kIn];
+    for (int i = 0; i < kIn; ++i) in[i] = M + ((static_cast<size_t>(i) * kIn + j) * tb + b) * C + c0;
+    float* out[kOut] = {t[0][j], t[1][j], t[2][j], t[3][j]};
+    output_1d(out, in, n);
+  }
+  for (int i = 0; i < kOut; ++i) {  // rows: o = t A
+    const float* in[kIn] = {t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5]};
+    float* out[kOut] = {o[i][0], o[i][1], o[i][2], o[i][3]};
+    output_1d(out, in, n);
+  }
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < cols; ++j) {
+      float* dst = y + (static_cast<size_t>(at.h0 + i) * W + at.w0 + j) * C + c0;
+#pragma omp simd
+      for (int c = 0; c < n; ++c) {
+        const float v = bias ? o[i][j][c] + bias[c0 + c] : o[i][j][c];
+        dst[c] = relu && v < 0.f ? 0.f : v;
+      }
+    }
+}
+
 // V[k, b, :] (b-th tile of the block, k = 6i + j) = B^T d B for the 6x6
 // input window at (h0-1, w0-1) of x (H, W, C), zero outside; with `mask`
 // (H, W, C), d = mask > 0 ? x : 0.
 NST_CPU_DISPATCH_WIDE
 void transform_input_tile(float* V, int tb, int b, const float* x, const float* mask, int H, int W, int C,
                           TilePlace at) {
-  alignas(64) float d[kIn][kIn][kLanes];
-  alignas(64) float t[kIn][kIn][kLanes];
-  for (int c0 = 0; c0 < C; c0 += kLanes) {
-    const int n = std::min(kLanes, C - c0);
-    for (int r = 0; r < kIn; ++r) {
-      const int ih = at.h0 - 1 + r;
-      for (int s = 0; s < kIn; ++s) {
-        const int iw = at.w0 - 1 + s;
-        if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
-          std::fill(d[r][s], d[r][s] + kLanes, 0.f);
-          continue;
-        }
-        const size_t offset = (static_cast<size_t>(ih) * W + iw) * C + c0;
-        const float* src = x + offset;
-        if (mask) {
-          const float* keep = mask + offset;
-#pragma omp simd
-          for (int c = 0; c < n; ++c) d[r][s][c] = keep[c] > 0.f ? src[c] : 0.f;
-        } else {
-          std::memcpy(d[r][s], src, sizeof(float) * n);
-        }
-      }
-    }
-    for (int s = 0; s < kIn; ++s) {  // columns: t = B^T d
-      const float* in[kIn] = {d[0][s], d[1][s], d[2][s], d[3][s], d[4][s], d[5][s]};
-      float* out[kIn] = {t[0][s], t[1][s], t[2][s], t[3][s], t[4][s], t[5][s]};
-      input_1d(out, in, n);
-    }
-    for (int i = 0; i < kIn; ++i) {  // rows: V = t B
-      const float* in[kIn] = {t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5]};
-      float* out[kIn];
-      for (int j = 0; j < kIn; ++j) out[j] = V + ((static_cast<size_t>(i) * kIn + j) * tb + b) * C + c0;
-      input_1d(out, in, n);
-    }
-  }
+  int c0 = 0;
+  for (; c0 + kLanes <= C; c0 += kLanes) input_chunk<true>(V, tb, b, x, mask, H, W, C, at, c0);
+  if (c0 < C) input_chunk<false>(V, tb, b, x, mask, H, W, C, at, c0);
 }
 
 // y's 4x4 block at (h0, w0) of (H, W, C), cropped to the image, from
@@ -166,32 +209,9 @@ void transform_input_tile(float* V, int tb, int b, const float* x, const float* 
 NST_CPU_DISPATCH_WIDE
 void transform_output_tile(float* y, const float* M, int tb, int b, const float* bias, bool relu, int H, int W,
                            int C, TilePlace at) {
-  alignas(64) float t[kOut][kIn][kLanes];
-  alignas(64) float o[kOut][kOut][kLanes];
-  const int rows = std::min(kOut, H - at.h0), cols = std::min(kOut, W - at.w0);
-  for (int c0 = 0; c0 < C; c0 += kLanes) {
-    const int n = std::min(kLanes, C - c0);
-    for (int j = 0; j < kIn; ++j) {  // columns: t = A^T m
-      const float* in[kIn];
-      for (int i = 0; i < kIn; ++i) in[i] = M + ((static_cast<size_t>(i) * kIn + j) * tb + b) * C + c0;
-      float* out[kOut] = {t[0][j], t[1][j], t[2][j], t[3][j]};
-      output_1d(out, in, n);
-    }
-    for (int i = 0; i < kOut; ++i) {  // rows: o = t A
-      const float* in[kIn] = {t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5]};
-      float* out[kOut] = {o[i][0], o[i][1], o[i][2], o[i][3]};
-      output_1d(out, in, n);
-    }
-    for (int i = 0; i < rows; ++i)
-      for (int j = 0; j < cols; ++j) {
-        float* dst = y + (static_cast<size_t>(at.h0 + i) * W + at.w0 + j) * C + c0;
-#pragma omp simd
-        for (int c = 0; c < n; ++c) {
-          const float v = bias ? o[i][j][c] + bias[c0 + c] : o[i][j][c];
-          dst[c] = relu && v < 0.f ? 0.f : v;
-        }
-      }
-  }
+  int c0 = 0;
+  for (; c0 + kLanes <= C; c0 += kLanes) output_chunk<true>(y, M, tb, b, bias, relu, H, W, C, at, c0);
+  if (c0 < C) output_chunk<false>(y, M, tb, b, bias, relu, H, W, C, at, c0);
 }
 
 // ---- the whole convolution --------------------------------------------------------

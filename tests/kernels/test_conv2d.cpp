@@ -18,20 +18,12 @@ using test::to_double;
 // practice, so the project-wide 1e-5 holds with a wide margin.
 constexpr double kTol = 1e-5;
 
-struct Shape {
-  int N, H, W, Cin, Cout;
-  size_t x() const { return static_cast<size_t>(N) * H * W * Cin; }
-  size_t y() const { return static_cast<size_t>(N) * H * W * Cout; }
-  size_t w() const { return static_cast<size_t>(9) * Cin * Cout; }
-  // Floats one im2col of the whole image would take (no banding).
-  size_t full_im2col(int C) const { return static_cast<size_t>(H) * W * 9 * C; }
-};
+using Shape = test::ConvShape;
 
-// Kernel scaled like He init so outputs stay O(1) whatever Cin is.
-std::vector<float> random_kernel(const Shape& s, uint32_t seed) {
-  const float a = 1.f / std::sqrt(9.f * s.Cin);
-  return random_floats(s.w(), seed, -a, a);
-}
+// Floats one im2col of the whole image would take (no banding).
+size_t full_im2col(const Shape& s, int C) { return static_cast<size_t>(s.H) * s.W * 9 * C; }
+
+std::vector<float> random_kernel(const Shape& s, uint32_t seed) { return test::random_conv_kernel(s, seed); }
 
 void expect_fprop_matches_reference(const Shape& s, bool bias, bool relu) {
   const auto x = random_floats(s.x(), 1), w = random_kernel(s, 2), b = random_floats(s.Cout, 3, -0.5f, 0.5f);
@@ -81,7 +73,7 @@ TEST(CpuConv2d, FpropMatchesReferenceAcrossSeveralBands) {
   // 67x61x128 is more im2col than one band holds, and 67 rows are not a
   // multiple of the band height, so a short last band is exercised too.
   const Shape s{2, 67, 61, 128, 6};
-  ASSERT_LT(conv2d_workspace_floats(s.N, s.H, s.W, s.Cin, s.Cout), s.full_im2col(s.Cin))
+  ASSERT_LT(conv2d_workspace_floats(s.N, s.H, s.W, s.Cin, s.Cout), full_im2col(s, s.Cin))
       << "shape fits in one band: make it larger";
   expect_fprop_matches_reference(s, /*bias=*/true, /*relu=*/true);
 }
@@ -97,7 +89,7 @@ TEST(CpuConv2d, DgradMatchesReferenceWithBatchAndOddChannels) {
 TEST(CpuConv2d, DgradMatchesReferenceAcrossSeveralBands) {
   // dgrad is a convolution over dy, so its im2col has Cout channels.
   const Shape s{1, 67, 61, 6, 128};
-  ASSERT_LT(conv2d_workspace_floats(s.N, s.H, s.W, s.Cin, s.Cout), s.full_im2col(s.Cout))
+  ASSERT_LT(conv2d_workspace_floats(s.N, s.H, s.W, s.Cin, s.Cout), full_im2col(s, s.Cout))
       << "shape fits in one band: make it larger";
   expect_dgrad_matches_reference(s);
 }

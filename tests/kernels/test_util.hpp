@@ -37,6 +37,21 @@ inline std::vector<uint8_t> random_bytes(size_t n, uint32_t seed) {
 
 inline std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
 
+// The sizes of a 3x3 convolution (N,H,W,Cin) -> (N,H,W,Cout) and the element
+// counts of its input, output and HWIO kernel.
+struct ConvShape {
+  int N, H, W, Cin, Cout;
+  size_t x() const { return static_cast<size_t>(N) * H * W * Cin; }
+  size_t y() const { return static_cast<size_t>(N) * H * W * Cout; }
+  size_t w() const { return static_cast<size_t>(9) * Cin * Cout; }
+};
+
+// A kernel scaled like He init, so that outputs stay O(1) whatever Cin is.
+inline std::vector<float> random_conv_kernel(const ConvShape& s, uint32_t seed) {
+  const float a = 1.f / std::sqrt(9.f * s.Cin);
+  return random_floats(s.w(), seed, -a, a);
+}
+
 // An output buffer of n values followed by a guard region of 0xA5 bytes,
 // to catch writes past the end. The body starts as `fill` (NaN for
 // floating types by default, so an element the op forgets to write shows

@@ -25,17 +25,9 @@ using test::to_double;
 // in G) amplify rounding, and the error grows with Cin.
 constexpr double kWinogradTol = 1e-5;
 
-struct Conv {
-  int N, H, W, Cin, Cout;
-  size_t x() const { return static_cast<size_t>(N) * H * W * Cin; }
-  size_t y() const { return static_cast<size_t>(N) * H * W * Cout; }
-  size_t w() const { return static_cast<size_t>(9) * Cin * Cout; }
-};
+using Conv = test::ConvShape;
 
-std::vector<float> random_kernel(const Conv& s, uint32_t seed) {
-  const float a = 1.f / std::sqrt(9.f * s.Cin);
-  return random_floats(s.w(), seed, -a, a);
-}
+std::vector<float> random_kernel(const Conv& s, uint32_t seed) { return test::random_conv_kernel(s, seed); }
 
 std::vector<float> fprop_kernel(const Conv& s, const std::vector<float>& w) {
   std::vector<float> U(winograd_kernel_floats(s.Cin, s.Cout));
