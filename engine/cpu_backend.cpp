@@ -57,7 +57,7 @@ class CpuBackend final : public Backend {
     const Algo winograd = algo_ == CpuConvAlgo::Winograd ? Algo::Winograd : Algo::Undecided;
     c.fprop = winograd_candidate(algo_, ConvDirection::Fprop, x, cout) ? winograd : Algo::Gemm;
     c.dgrad = winograd_candidate(algo_, ConvDirection::Dgrad, x, cout) ? winograd : Algo::Gemm;
-    if (c.fprop != Algo::Gemm || c.dgrad != Algo::Gemm) {
+    if (needs_winograd_workspace(algo_, x, cout)) {
       grow(winograd_ws_, cpu::winograd_workspace_floats(x.c, cout, cpu::num_threads()));
     }
   }
@@ -82,17 +82,16 @@ class CpuBackend final : public Backend {
   const float* prepare_conv2d_dgrad(const float* w, int cin, int cout) override {
     float* wt = allocate(static_cast<size_t>(9) * cin * cout);
     cpu::conv2d_dgrad_weights(wt, w, cin, cout);
-    if (algo_ == CpuConvAlgo::Gemm) return wt;
     WinogradKernels k;
-    if (winograd_applies(ConvDirection::Fprop, cin, cout)) {
+    if (keeps_winograd_kernel(algo_, ConvDirection::Fprop, cin, cout)) {
       k.fprop = allocate(cpu::winograd_kernel_floats(cin, cout));
       cpu::winograd_fprop_kernel(k.fprop, w, cin, cout);
     }
-    if (winograd_applies(ConvDirection::Dgrad, cin, cout)) {
+    if (keeps_winograd_kernel(algo_, ConvDirection::Dgrad, cin, cout)) {
       k.dgrad = allocate(cpu::winograd_kernel_floats(cin, cout));
       cpu::winograd_dgrad_kernel(k.dgrad, w, cin, cout);
     }
-    winograd_kernels_[w] = k;
+    if (k.fprop || k.dgrad) winograd_kernels_[w] = k;
     return wt;
   }
   void conv2d_dgrad(float* dx, float* dy, const float* relu_y, const Shape& xs, const float* w,

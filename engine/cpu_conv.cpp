@@ -58,6 +58,15 @@ bool winograd_candidate(CpuConvAlgo algo, ConvDirection direction, const Shape& 
   return winograd_applies(direction, x.c, cout) && direct_flops(x, cout) >= kMinTimedFlops;
 }
 
+bool keeps_winograd_kernel(CpuConvAlgo algo, ConvDirection direction, int cin, int cout) {
+  return algo != CpuConvAlgo::Gemm && winograd_applies(direction, cin, cout);
+}
+
+bool needs_winograd_workspace(CpuConvAlgo algo, const Shape& x, int cout) {
+  return winograd_candidate(algo, ConvDirection::Fprop, x, cout) ||
+         winograd_candidate(algo, ConvDirection::Dgrad, x, cout);
+}
+
 bool auto_runs_winograd(ConvDirection direction, const Shape& x, int cout, const std::function<void()>& gemm,
                         const std::function<void()>& winograd, const LogFn& log) {
   using Key = std::tuple<ConvDirection, int, int, int, int, int, int>;

@@ -27,6 +27,15 @@ bool winograd_applies(ConvDirection direction, int cin, int cout);
 // Gemm. The backend keeps Winograd's workspace for every candidate.
 bool winograd_candidate(CpuConvAlgo algo, ConvDirection direction, const Shape& x, int cout);
 
+// The two things the cpu backend keeps for Winograd, by the rules above,
+// which the memory estimate counts the same way:
+// a transformed kernel for this direction of a frozen cin -> cout kernel
+// (wherever Winograd applies, unless `algo` is Gemm) ...
+bool keeps_winograd_kernel(CpuConvAlgo algo, ConvDirection direction, int cin, int cout);
+// ... and Winograd's workspace for conv x -> cout (either direction a
+// candidate; Auto may then time GEMM faster, the workspace stays).
+bool needs_winograd_workspace(CpuConvAlgo algo, const Shape& x, int cout);
+
 // Auto's choice for one direction of conv x -> cout on the current OpenMP
 // thread count: true for Winograd. The first time a process asks for a
 // shape, `gemm` and `winograd` (each computing the op on the caller's real

@@ -52,10 +52,7 @@ class SizingBackend final : public Backend {
   }
   void reserve_conv2d(const Shape& x, int cout) override {
     grow(conv_ws_, cpu::conv2d_workspace_floats(x.n, x.h, x.w, x.c, cout));
-    if (winograd_candidate(algo_, ConvDirection::Fprop, x, cout) ||
-        winograd_candidate(algo_, ConvDirection::Dgrad, x, cout)) {
-      grow(winograd_ws_, cpu::winograd_workspace_floats(x.c, cout, threads_));
-    }
+    if (needs_winograd_workspace(algo_, x, cout)) grow(winograd_ws_, cpu::winograd_workspace_floats(x.c, cout, threads_));
   }
   void reserve_style_loss(const Shape& f) override {
     grow(style_ws_, cpu::style_loss_workspace_floats(f.n, f.h * f.w, f.c));
@@ -68,9 +65,8 @@ class SizingBackend final : public Backend {
   const float* prepare_conv2d_dgrad(const float*, int cin, int cout) override {
     // As the cpu backend does: the GEMM path's kernel, then Winograd's two.
     const float* wt = allocate(static_cast<size_t>(9) * cin * cout);
-    if (algo_ == CpuConvAlgo::Gemm) return wt;
     for (ConvDirection d : {ConvDirection::Fprop, ConvDirection::Dgrad}) {
-      if (winograd_applies(d, cin, cout)) allocate(cpu::winograd_kernel_floats(cin, cout));
+      if (keeps_winograd_kernel(algo_, d, cin, cout)) allocate(cpu::winograd_kernel_floats(cin, cout));
     }
     return wt;
   }
