@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+#include "kernels/window.hpp"
+
 namespace nst {
 
 struct ComputeOptions;
@@ -78,6 +80,13 @@ class Backend {
   // with `accumulate`, y += m * x (one rounding, fma). Without it y may equal
   // x; with it they must not overlap. The masked loss terms are built on it.
   virtual void pixel_scale(float* y, const float* x, const float* m, const Shape& xs, bool accumulate) = 0;
+
+  // ---- windows (exact tiling, engine/tiling.hpp) ---------------------------------
+  // dst (N,win.h,win.w,C) = the window of src (xs); the window of dst (xs)
+  // += src (N,win.h,win.w,C). Same bits on every backend (a copy; one float
+  // add per element). nst::InvalidArgument if the window leaves the map.
+  virtual void copy_window(float* dst, const float* src, const Shape& xs, const Window& win) = 0;
+  virtual void add_window(float* dst, const Shape& xs, const Window& win, const float* src) = 0;
 
   // ---- optimiser and pixels --------------------------------------------------
   // One Adam step on x (t is the 1-based step number).

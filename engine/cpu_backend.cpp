@@ -138,6 +138,12 @@ class CpuBackend final : public Backend {
   void pixel_scale(float* y, const float* x, const float* m, const Shape& xs, bool accumulate) override {
     cpu::pixel_scale(y, x, m, xs.pixels(), xs.c, accumulate);
   }
+  void copy_window(float* dst, const float* src, const Shape& xs, const Window& win) override {
+    cpu::copy_window(dst, src, xs.n, xs.h, xs.w, xs.c, win);
+  }
+  void add_window(float* dst, const Shape& xs, const Window& win, const float* src) override {
+    cpu::add_window(dst, src, xs.n, xs.h, xs.w, xs.c, win);
+  }
 
   void adam_step(float* x, float* m, float* v, const float* g, size_t n, const AdamSettings& s,
                  int t) override {

@@ -292,6 +292,12 @@ class CudaBackend final : public Backend {
   void pixel_scale(float* y, const float* x, const float* m, const Shape& xs, bool accumulate) override {
     cuda::pixel_scale(y, x, m, xs.pixels(), xs.c, accumulate, stream_);
   }
+  void copy_window(float* dst, const float* src, const Shape& xs, const Window& win) override {
+    cuda::copy_window(dst, src, xs.n, xs.h, xs.w, xs.c, win, stream_);
+  }
+  void add_window(float* dst, const Shape& xs, const Window& win, const float* src) override {
+    cuda::add_window(dst, src, xs.n, xs.h, xs.w, xs.c, win, stream_);
+  }
 
   // ---- optimiser and pixels ---------------------------------------------------------
   void adam_step(float* x, float* m, float* v, const float* g, size_t n, const AdamSettings& s, int t) override {

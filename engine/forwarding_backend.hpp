@@ -62,6 +62,12 @@ class ForwardingBackend : public Backend {
   void pixel_scale(float* y, const float* x, const float* m, const Shape& xs, bool accumulate) override {
     inner_->pixel_scale(y, x, m, xs, accumulate);
   }
+  void copy_window(float* dst, const float* src, const Shape& xs, const Window& win) override {
+    inner_->copy_window(dst, src, xs, win);
+  }
+  void add_window(float* dst, const Shape& xs, const Window& win, const float* src) override {
+    inner_->add_window(dst, xs, win, src);
+  }
 
   void adam_step(float* x, float* m, float* v, const float* g, size_t n, const AdamSettings& s, int t) override {
     inner_->adam_step(x, m, v, g, n, s, t);

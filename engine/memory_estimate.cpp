@@ -78,6 +78,8 @@ class SizingBackend final : public Backend {
   void style_loss(float*, float*, const float*, const float*, const float*, const Shape&, float) override {}
   void tv_loss(float*, float*, const float*, const Shape&, float) override {}
   void pixel_scale(float*, const float*, const float*, const Shape&, bool) override {}  // no scratch of its own
+  void copy_window(float*, const float*, const Shape&, const Window&) override {}
+  void add_window(float*, const Shape&, const Window&, const float*) override {}
   void adam_step(float*, float*, float*, const float*, size_t, const AdamSettings&, int) override {}
   void preprocess(float*, const uint8_t*, size_t) override {}
   void deprocess(uint8_t*, const float*, size_t) override {}

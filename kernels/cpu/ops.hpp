@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <string>
 
+#include "kernels/window.hpp"
+
 namespace nst::cpu {
 
 // Number of threads used by OpenMP and OpenBLAS; n <= 0 keeps the default.
@@ -124,6 +126,16 @@ void tv_loss_reference(double* loss, double* dx, const double* x, int N, int H, 
 void pixel_scale(float* y, const float* x, const float* m, size_t pixels, int C, bool accumulate);
 void pixel_scale_reference(double* y, const double* x, const double* m, size_t pixels, int C,
                            bool accumulate);
+
+// ---- Windows of a map (window.cpp; nst::Window in kernels/window.hpp) ----------
+// What exact tiling (engine/tiling.hpp) moves between an image-sized map and
+// a tile. The window must lie inside the (H,W) map (nst::InvalidArgument).
+// dst (N,win.h,win.w,C) = the window of src (N,H,W,C): a copy, exact.
+void copy_window(float* dst, const float* src, int N, int H, int W, int C, const Window& win);
+// The window of dst (N,H,W,C) += src (N,win.h,win.w,C): one rounding per
+// element (a float add), so every backend gives the same bits.
+void add_window(float* dst, const float* src, int N, int H, int W, int C, const Window& win);
+void add_window_reference(double* dst, const double* src, int N, int H, int W, int C, const Window& win);
 
 // ---- Adam (PyTorch's form: eps added after the bias-corrected sqrt) ---------
 struct AdamHyper {

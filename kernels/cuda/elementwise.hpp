@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "kernels/cuda/common.cuh"
+#include "kernels/window.hpp"
 
 NST_CUDA_BEGIN
 
@@ -37,6 +38,13 @@ void avgpool2x2_backward(float* dx, const float* dy, int N, int H, int W, int C,
 // must not overlap. A negative C throws nst::InvalidArgument.
 void pixel_scale(float* y, const float* x, const float* m, size_t pixels, int C, bool accumulate,
                  cudaStream_t stream);
+
+// ---- windows of a map (window.cu; nst::Window in kernels/window.hpp) -------------
+// Exact tiling's crops and scatter-adds, as nst::cpu::copy_window and
+// add_window, bit for bit (a copy; one float add per element). A window
+// outside the (H,W) map throws nst::InvalidArgument.
+void copy_window(float* dst, const float* src, int N, int H, int W, int C, const Window& win, cudaStream_t stream);
+void add_window(float* dst, const float* src, int N, int H, int W, int C, const Window& win, cudaStream_t stream);
 
 // ---- Adam (adam.cu) ------------------------------------------------------------
 // One fused pass: moments, bias correction, update (PyTorch's form, as
