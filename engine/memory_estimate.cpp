@@ -203,6 +203,27 @@ MemoryEstimate estimate_memory(const Image& content, const std::vector<Image>& s
   return e;
 }
 
+TileChoice choose_tile(const Image& content, const std::vector<Image>& styles, const Options& options,
+                       uint64_t limit) {
+  Options o = options;
+  o.tile = 0;
+  TileChoice choice;
+  choice.untiled_peak = choice.peak = estimate_memory(content, styles, o).peak;
+  choice.fits = choice.peak <= limit;
+  if (choice.fits) return choice;
+  // The finest scale's longest side: a tile at least that long tiles nothing.
+  const int longest = o.schedule().back().size;
+  for (int tile : {2048, 1536, 1024, 768, 512, 384, 256}) {
+    if (tile >= longest) continue;
+    o.tile = tile;
+    choice.tile = tile;
+    choice.peak = estimate_memory(content, styles, o).peak;
+    choice.fits = choice.peak <= limit;
+    if (choice.fits) break;
+  }
+  return choice;
+}
+
 uint64_t available_host_memory() {
   std::ifstream meminfo("/proc/meminfo");
   for (std::string line; std::getline(meminfo, line);) {

@@ -45,11 +45,9 @@ int Network::min_side(int last) const {
   return side;
 }
 
-ForwardPlan Network::plan(const Shape& input, int last, bool with_gradients) const {
-  ForwardPlan p;
-  p.input = input;
+std::vector<Shape> Network::layer_shapes(const Shape& input, int last) const {
+  std::vector<Shape> shapes;
   Shape s = input;
-  size_t largest = input.size();
   for (int i = 0; i <= last; ++i) {
     const LayerSpec& l = layers_[i];
     if (l.kind == LayerKind::Conv3x3) {
@@ -57,7 +55,6 @@ ForwardPlan Network::plan(const Shape& input, int last, bool with_gradients) con
         throw InvalidArgument(l.name + " expects " + std::to_string(l.cin) + " input channels, got " +
                               std::to_string(s.c));
       }
-      backend_.reserve_conv2d(s, l.cout);
       s.c = l.cout;
     } else {
       s.h /= 2;
@@ -68,7 +65,25 @@ ForwardPlan Network::plan(const Shape& input, int last, bool with_gradients) con
                               std::to_string(min_side(last)) + " px");
       }
     }
-    p.shapes.push_back(s);
+    shapes.push_back(s);
+  }
+  return shapes;
+}
+
+void Network::reserve(const Shape& input, int last) const {
+  const std::vector<Shape> shapes = layer_shapes(input, last);
+  for (int i = 0; i <= last; ++i) {
+    if (layers_[i].kind == LayerKind::Conv3x3) backend_.reserve_conv2d(i == 0 ? input : shapes[i - 1], layers_[i].cout);
+  }
+}
+
+ForwardPlan Network::plan(const Shape& input, int last, bool with_gradients) const {
+  ForwardPlan p;
+  p.input = input;
+  p.shapes = layer_shapes(input, last);
+  reserve(input, last);
+  size_t largest = input.size();
+  for (const Shape& s : p.shapes) {
     p.outs.push_back(backend_.allocate(s.size()));
     largest = std::max(largest, s.size());
   }
@@ -77,6 +92,20 @@ ForwardPlan Network::plan(const Shape& input, int last, bool with_gradients) con
     p.grad_b = backend_.allocate(largest);
   }
   return p;
+}
+
+ForwardPlan Network::view(const ForwardPlan& capacity, const Shape& input) const {
+  const int last = static_cast<int>(capacity.outs.size()) - 1;
+  ForwardPlan v = capacity;
+  v.input = input;
+  v.shapes = layer_shapes(input, last);
+  bool fits = input.size() <= capacity.input.size();
+  for (int i = 0; i <= last; ++i) fits = fits && v.shapes[i].size() <= capacity.shapes[i].size();
+  if (!fits) {
+    throw InvalidArgument("a " + std::to_string(input.w) + "x" + std::to_string(input.h) + " input does not fit a plan for " +
+                          std::to_string(capacity.input.w) + "x" + std::to_string(capacity.input.h));
+  }
+  return v;
 }
 
 void Network::forward(const float* x, ForwardPlan& p) const {

@@ -41,6 +41,16 @@ class Network {
   // Allocates the buffers to run layers [0, last] on `input`. Throws
   // nst::InvalidArgument if the image is too small for that depth.
   ForwardPlan plan(const Shape& input, int last, bool with_gradients) const;
+  // Output shape of each layer [0, last] on `input`; throws
+  // nst::InvalidArgument if the image is too small for that depth.
+  std::vector<Shape> layer_shapes(const Shape& input, int last) const;
+  // Planning time: the backend's scratch for running layers [0, last] on
+  // `input` too (a tile smaller than the one a plan was made for).
+  void reserve(const Shape& input, int last) const;
+  // The buffers of `capacity` (a plan for a larger input) at `input`: the
+  // same pointers, the shapes of `input`. Throws nst::InvalidArgument if a
+  // layer's map would not fit its buffer.
+  ForwardPlan view(const ForwardPlan& capacity, const Shape& input) const;
   void forward(const float* x, ForwardPlan& p) const;
   // dx (input shape) = gradient of the tapped losses w.r.t. x.
   void backward(float* dx, const float* x, ForwardPlan& p, TapGradients& taps) const;

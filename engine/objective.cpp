@@ -12,6 +12,25 @@ namespace {
 
 size_t gram_floats(const Shape& f) { return static_cast<size_t>(f.c) * f.c; }
 
+// A loss and gradient of one tile's part: the untiled term's formula on the
+// part's positions with the weight times the part's share of the layer, so
+// that each mean is over the whole layer and the parts' losses sum to the
+// untiled loss.
+float part_weight(float weight, const TilePart& p) { return static_cast<float>(weight * p.share); }
+
+// A mask at a layer's resolution, whole, and where a tile's part of it goes
+// (tiled plans: one scratch shared by every masked term).
+struct LayerMask {
+  const float* values = nullptr;  // (N,H,W)
+  Shape map;                      // (1,H,W,1)
+  float* part = nullptr;          // scratch for one part's values
+
+  const float* part_of(Backend& b, const TilePart& p) const {
+    b.copy_window(part, values, map, p.global);
+    return part;
+  }
+};
+
 // weight * mean((F - P)^2) over the tap; P is the content image's tap.
 class ContentTerm : public LossTerm {
  public:
@@ -24,9 +43,20 @@ class ContentTerm : public LossTerm {
   virtual void set_target(Backend& b, const float* P, const Shape& s) { b.copy(target_, P, s.size()); }
   float* target() const { return target_; }
 
+  // Tiled: target_ holds each tile's part in turn, tile i's at offsets[i],
+  // taken from the tile's map of the content image's tap.
+  void set_part_offsets(std::vector<size_t> offsets) { part_offsets_ = std::move(offsets); }
+  virtual void set_part_target(Backend& b, const float* map, const Shape& ms, const TilePart& p, size_t tile) {
+    b.copy_window(target_ + part_offsets_.at(tile), map, ms, p.window);
+  }
+  void add_part(Backend& b, float* loss, float* grad, const float* features, const TilePart& p, size_t tile) override {
+    b.content_loss(loss, grad, features, target_ + part_offsets_.at(tile), p.shape.size(), part_weight(weight_, p));
+  }
+
  protected:
   float weight_;
-  float* target_;  // (1,H,W,C) at the layer
+  float* target_;  // (1,H,W,C) at the layer; tiled, the tiles' parts one after another
+  std::vector<size_t> part_offsets_;
 };
 
 // weight * mean((m F - m P)^2) over the tap, m the content mask at the
@@ -36,22 +66,37 @@ class ContentTerm : public LossTerm {
 // without the rest being pulled harder.
 class MaskedContentTerm final : public ContentTerm {
  public:
-  // mask (N,H,W); scratch and grad_scratch hold one tap each, shared by
-  // every masked term (terms run one after another).
-  MaskedContentTerm(int layer, float weight, float* target, const float* mask, float* scratch, float* grad_scratch)
-      : ContentTerm(layer, weight, target), mask_(mask), masked_(scratch), masked_grad_(grad_scratch) {}
+  // scratch and grad_scratch hold one tap each, shared by every masked term
+  // (terms run one after another).
+  MaskedContentTerm(int layer, float weight, float* target, const LayerMask& mask, float* scratch, float* grad_scratch)
+      : ContentTerm(layer, weight, target), mask_(mask), masked_(scratch),
+        masked_grad_(grad_scratch) {}
   void add(Backend& b, float* loss, float* grad, const float* tap, const Shape& s) override {
-    b.pixel_scale(masked_, tap, mask_, s, /*accumulate=*/false);  // M = m F
+    b.pixel_scale(masked_, tap, mask_.values, s, /*accumulate=*/false);  // M = m F
     b.fill(masked_grad_, 0.f, s.size());
     b.content_loss(loss, masked_grad_, masked_, target_, s.size(), weight_);  // dM
-    b.pixel_scale(grad, masked_grad_, mask_, s, /*accumulate=*/true);        // dF += m dM
+    b.pixel_scale(grad, masked_grad_, mask_.values, s, /*accumulate=*/true);        // dF += m dM
   }
   void set_target(Backend& b, const float* P, const Shape& s) override {
-    b.pixel_scale(target_, P, mask_, s, /*accumulate=*/false);
+    b.pixel_scale(target_, P, mask_.values, s, /*accumulate=*/false);
+  }
+  // Tiled: the same on the part, with the part's mask values.
+  void set_part_target(Backend& b, const float* map, const Shape& ms, const TilePart& p, size_t tile) override {
+    ContentTerm::set_part_target(b, map, ms, p, tile);
+    float* t = target_ + part_offsets_.at(tile);
+    b.pixel_scale(t, t, mask_.part_of(b, p), p.shape, /*accumulate=*/false);
+  }
+  void add_part(Backend& b, float* loss, float* grad, const float* features, const TilePart& p, size_t tile) override {
+    const float* m = mask_.part_of(b, p);
+    const Shape& s = p.shape;
+    b.pixel_scale(masked_, features, m, s, /*accumulate=*/false);
+    b.fill(masked_grad_, 0.f, s.size());
+    b.content_loss(loss, masked_grad_, masked_, target_ + part_offsets_.at(tile), s.size(), part_weight(weight_, p));
+    b.pixel_scale(grad, masked_grad_, m, s, /*accumulate=*/true);
   }
 
  private:
-  const float* mask_;
+  LayerMask mask_;
   float* masked_;
   float* masked_grad_;
 };
@@ -59,18 +104,34 @@ class MaskedContentTerm final : public ContentTerm {
 // weight * mean((G - A)^2) with G = gram(tap), A the blended style Gram.
 class StyleTerm : public LossTerm {
  public:
-  StyleTerm(int layer, float weight, float* gram, float* target)
-      : LossTerm(TermKind::Style, layer), weight_(weight), gram_(gram), target_(target) {}
+  // part_gram: tiled, scratch for one part's (channels, channels) Gram,
+  // shared by the terms.
+  StyleTerm(int layer, float weight, float* gram, float* target, int channels = 0, float* part_gram = nullptr)
+      : LossTerm(TermKind::Style, layer), weight_(weight), gram_(gram), target_(target), part_gram_(part_gram),
+        gram_size_(static_cast<size_t>(channels) * channels) {}
   void add(Backend& b, float* loss, float* grad, const float* tap, const Shape& s) override {
     b.gram(gram_, tap, s);
     b.style_loss(loss, grad, tap, gram_, target_, s, weight_);
   }
   float* target() const { return target_; }
 
+  // Tiled: the image's Gram is the parts' Grams weighted by their shares.
+  bool gathers() const override { return true; }
+  void begin(Backend& b) override { b.fill(gram_, 0.f, gram_size_); }
+  void gather(Backend& b, const float* features, const TilePart& p) override {
+    b.gram(part_gram_, features, p.shape);
+    b.axpy(gram_, static_cast<float>(p.share), nullptr, part_gram_, gram_size_);
+  }
+  void add_part(Backend& b, float* loss, float* grad, const float* features, const TilePart& p, size_t) override {
+    b.style_loss(loss, grad, features, gram_, target_, p.shape, part_weight(weight_, p));
+  }
+
  protected:
   float weight_;
   float* gram_;    // (N,C,C) of the current image
   float* target_;  // (C,C)
+  float* part_gram_;
+  size_t gram_size_;  // tiled: C*C, the one image's Gram
 };
 
 // One style's term in its region: w * mean((Gm - A)^2) with the masked Gram
@@ -94,22 +155,34 @@ class StyleTerm : public LossTerm {
 class MaskedStyleTerm final : public StyleTerm {
  public:
   MaskedStyleTerm(int layer, int style, float weight, double target_scale, float* gram, float* target,
-                  const float* mask, float* scratch)
-      : StyleTerm(layer, weight, gram, target), style_(style), target_scale_(target_scale), mask_(mask),
-        masked_(scratch) {}
+                  const LayerMask& mask, float* scratch, int channels, float* part_gram)
+      : StyleTerm(layer, weight, gram, target, channels, part_gram), style_(style), target_scale_(target_scale),
+        mask_(mask), masked_(scratch) {}
   void add(Backend& b, float* loss, float* grad, const float* tap, const Shape& s) override {
-    b.pixel_scale(masked_, tap, mask_, s, /*accumulate=*/false);      // M = m F
+    b.pixel_scale(masked_, tap, mask_.values, s, /*accumulate=*/false);      // M = m F
     b.gram(gram_, masked_, s);                                         // M^T M / (C*HW)
-    b.pixel_scale(masked_, masked_, mask_, s, /*accumulate=*/false);  // m^2 F
+    b.pixel_scale(masked_, masked_, mask_.values, s, /*accumulate=*/false);  // m^2 F
     b.style_loss(loss, grad, masked_, gram_, target_, s, weight_);
   }
   int style() const { return style_; }
   double target_scale() const { return target_scale_; }
+  // Tiled: gram(M) gathered over the parts of M = m F, then each part's
+  // gradient through m^2 F, as add() does on the whole tap.
+  void gather(Backend& b, const float* features, const TilePart& p) override {
+    b.pixel_scale(masked_, features, mask_.part_of(b, p), p.shape, /*accumulate=*/false);
+    StyleTerm::gather(b, masked_, p);
+  }
+  void add_part(Backend& b, float* loss, float* grad, const float* features, const TilePart& p, size_t tile) override {
+    const float* m = mask_.part_of(b, p);
+    b.pixel_scale(masked_, features, m, p.shape, /*accumulate=*/false);
+    b.pixel_scale(masked_, masked_, m, p.shape, /*accumulate=*/false);
+    StyleTerm::add_part(b, loss, grad, masked_, p, tile);
+  }
 
  private:
   int style_;
   double target_scale_;  // area / HW
-  const float* mask_;    // (N,H,W)
+  LayerMask mask_;
   float* masked_;        // (N,H,W,C) scratch shared by the masked terms
 };
 
@@ -118,12 +191,13 @@ class MaskedStyleTerm final : public StyleTerm {
 // weight 0, instead of dividing by an area of nothing.
 constexpr double kMinMaskArea = 1e-3;
 
-// The map on the backend, repeated for each of the N images of the tap.
-float* upload_mask(Plan& plan, const MaskMap& m, int images) {
+// The map on the backend, repeated for each of the N images of the tap
+// `fs`; `part` is the tiled plan's scratch for one part of it.
+LayerMask layer_mask(Plan& plan, const MaskMap& m, const Shape& fs, float* part) {
   const size_t hw = m.values.size();
-  float* d = plan.backend().allocate(hw * images);
-  for (int n = 0; n < images; ++n) plan.backend().upload(d + n * hw, m.values.data(), hw);
-  return d;
+  float* d = plan.backend().allocate(hw * fs.n);
+  for (int n = 0; n < fs.n; ++n) plan.backend().upload(d + n * hw, m.values.data(), hw);
+  return LayerMask{d, Shape{1, fs.h, fs.w, 1}, part};
 }
 
 // weight * sum of squared neighbour differences / (N*H*W*C): a mean, so
@@ -164,13 +238,23 @@ std::vector<float> masked_blend(const std::vector<float>& w, size_t styles) {
 }
 
 // The largest tap among `layers`, in floats.
-size_t largest_tap(const ForwardPlan& fwd, const std::vector<int>& layers) {
+size_t largest_tap(const std::vector<Shape>& maps, const std::vector<int>& layers) {
   size_t n = 0;
-  for (int l : layers) n = std::max(n, fwd.shapes[l].size());
+  for (int l : layers) n = std::max(n, maps[l].size());
   return n;
 }
 
+std::vector<int> layer_strides(const std::vector<LayerSpec>& layers, int last) {
+  std::vector<int> s;
+  for (int i = 0; i <= last; ++i) s.push_back(pool_alignment(layers, i));
+  return s;
+}
+
 }  // namespace
+
+void LossTerm::add_part(Backend&, float*, float*, const float*, const TilePart&, size_t) {
+  throw Error("this loss term has no tiled form");  // the image's terms run on the whole image
+}
 
 int deepest_tap(const Network& network, const Options& options) {
   int last = 0;
@@ -182,7 +266,9 @@ int deepest_tap(const Network& network, const Options& options) {
 Objective::Objective(Plan& plan, const Options& o) : plan_(plan) {
   const Network& net = plan.network();
   Backend& b = plan.backend();
-  const ForwardPlan& fwd = plan.activations();
+  // Each layer's untiled map: the plan's own activations unless tiled.
+  layer_maps_ = net.layer_shapes(plan.shape(), plan.last_layer());
+  const std::vector<Shape>& maps = layer_maps_;
   std::vector<int> content_layers;
   for (const auto& name : o.content_layers) content_layers.push_back(net.index_of(name));
   for (const auto& name : o.style_layers) style_layers_.push_back(net.index_of(name));
@@ -203,34 +289,43 @@ Objective::Objective(Plan& plan, const Options& o) : plan_(plan) {
   }
   // Scratch for the masked features (every masked term) and the content's
   // masked gradient; terms run one at a time, so one of each serves all.
-  const size_t scratch_floats = std::max(mask_content ? largest_tap(fwd, content_layers) : 0,
-                                         masked_styles_ > 0 ? largest_tap(fwd, style_layers_) : 0);
+  // Tiled, the masked terms see one part at a time.
+  if (plan.tiled()) plan_tiles(content_layers, mask_content || masked_styles_ > 0);
+  const auto tap_floats = [&](const std::vector<int>& layers) {
+    return plan.tiled() ? largest_part_ : largest_tap(maps, layers);
+  };
+  const size_t scratch_floats = std::max(mask_content ? tap_floats(content_layers) : 0,
+                                         masked_styles_ > 0 ? tap_floats(style_layers_) : 0);
   float* scratch = scratch_floats > 0 ? plan.allocate_zeroed(scratch_floats) : nullptr;
-  float* grad_scratch = mask_content ? plan.allocate_zeroed(largest_tap(fwd, content_layers)) : nullptr;
+  float* grad_scratch = mask_content ? plan.allocate_zeroed(tap_floats(content_layers)) : nullptr;
 
   for (size_t i = 0; i < content_layers.size(); ++i) {
     const int l = content_layers[i];
-    const Shape& fs = fwd.shapes[l];
+    const Shape& fs = maps[l];
     const float w = o.content_weight * layer_weight(o.content_layer_weights, i);
     b.reserve_content_loss(fs.size());
     float* target = plan.allocate_zeroed(fs.size());
     if (!mask_content) {
-      terms_.push_back(std::make_unique<ContentTerm>(l, w, target));
+      auto term = std::make_unique<ContentTerm>(l, w, target);
+      if (plan.tiled()) term->set_part_offsets(part_offsets(l));
+      terms_.push_back(std::move(term));
       continue;
     }
-    const float* mask = upload_mask(plan, mask_at_layer(content_mask, fs.w, fs.h), fs.n);
-    terms_.push_back(std::make_unique<MaskedContentTerm>(l, w, target, mask, scratch, grad_scratch));
+    const LayerMask mask = layer_mask(plan, mask_at_layer(content_mask, fs.w, fs.h), fs, mask_part_);
+    auto term = std::make_unique<MaskedContentTerm>(l, w, target, mask, scratch, grad_scratch);
+    if (plan.tiled()) term->set_part_offsets(part_offsets(l));
+    terms_.push_back(std::move(term));
   }
   const std::vector<float> blend = masked_styles_ > 0 ? masked_blend(o.style_blend_weights, masked_styles_)
                                                       : std::vector<float>{};
   for (size_t i = 0; i < style_layers_.size(); ++i) {
     const int l = style_layers_[i];
-    const Shape& fs = fwd.shapes[l];
+    const Shape& fs = maps[l];
     const float w = o.style_weight * layer_weight(o.style_layer_weights, i);
     b.reserve_style_loss(fs);
     if (masked_styles_ == 0) {
       terms_.push_back(std::make_unique<StyleTerm>(l, w, plan.allocate_zeroed(static_cast<size_t>(fs.n) * gram_floats(fs)),
-                                                   plan.allocate_zeroed(gram_floats(fs))));
+                                                   plan.allocate_zeroed(gram_floats(fs)), fs.c, part_gram_));
       continue;
     }
     for (size_t k = 0; k < masked_styles_; ++k) {
@@ -241,7 +336,7 @@ Objective::Objective(Plan& plan, const Options& o) : plan_(plan) {
       const float weight = empty ? 0.f : static_cast<float>(w * blend[k] / (k_inv * k_inv));
       terms_.push_back(std::make_unique<MaskedStyleTerm>(
           l, static_cast<int>(k), weight, k_inv, plan.allocate_zeroed(static_cast<size_t>(fs.n) * gram_floats(fs)),
-          plan.allocate_zeroed(gram_floats(fs)), upload_mask(plan, m, fs.n), scratch));
+          plan.allocate_zeroed(gram_floats(fs)), layer_mask(plan, m, fs, mask_part_), scratch, fs.c, part_gram_));
     }
   }
   b.reserve_tv_loss(plan.shape());
@@ -250,6 +345,45 @@ Objective::Objective(Plan& plan, const Options& o) : plan_(plan) {
   loss_slots_ = plan.allocate_zeroed(terms_.size());
   have_content_ = o.content_layers.empty();
   have_style_ = o.style_layers.empty();
+}
+
+void Objective::plan_tiles(const std::vector<int>& content_layers, bool masked) {
+  const Network& net = plan_.network();
+  const TileGrid& grid = plan_.tiles();
+  strides_ = layer_strides(net.layers(), plan_.last_layer());
+  std::vector<int> taps = content_layers;
+  taps.insert(taps.end(), style_layers_.begin(), style_layers_.end());
+  // The largest part any tile of any image (a style image's too) can have:
+  // an interior is at most grid.tile px a side, a multiple of every stride.
+  size_t largest_pixels = 0, largest_gram = 0;
+  largest_part_ = 0;
+  for (int l : taps) {
+    const size_t side = static_cast<size_t>(grid.tile / strides_[l]);
+    largest_pixels = std::max(largest_pixels, side * side);
+    largest_part_ = std::max(largest_part_, side * side * layer_maps_[l].c);
+  }
+  for (int l : style_layers_) largest_gram = std::max(largest_gram, gram_floats(layer_maps_[l]));
+  part_ = plan_.allocate_zeroed(largest_part_);
+  part_grad_ = plan_.allocate_zeroed(largest_part_);
+  mask_part_ = masked ? plan_.allocate_zeroed(largest_pixels) : nullptr;
+  part_gram_ = largest_gram > 0 ? plan_.allocate_zeroed(largest_gram) : nullptr;
+  part_loss_ = plan_.allocate_zeroed(1);
+  std::vector<size_t> offset(layer_maps_.size(), 0);
+  for (size_t t = 0; t < grid.tiles.size(); ++t) {
+    const ForwardPlan view = plan_.tile_activations(t);
+    parts_.emplace_back();
+    part_offset_.push_back(offset);
+    for (size_t l = 0; l < layer_maps_.size(); ++l) {
+      parts_[t].push_back(tile_part(grid.tiles[t], strides_[l], view.shapes[l], layer_maps_[l]));
+      offset[l] += parts_[t][l].shape.size();
+    }
+  }
+}
+
+std::vector<size_t> Objective::part_offsets(int layer) const {
+  std::vector<size_t> o;
+  for (const auto& tile : part_offset_) o.push_back(tile[layer]);
+  return o;
 }
 
 template <typename T>
@@ -271,6 +405,20 @@ void Objective::set_content(const Image& content) {
   Backend& b = plan_.backend();
   ForwardPlan& fwd = plan_.activations();
   b.preprocess(plan_.dx(), content.rgb.data(), content.pixels());
+  if (plan_.tiled()) {  // each tile's part of each target, where its offsets say
+    for (size_t i = 0; i < plan_.tiles().tiles.size(); ++i) {
+      const ForwardPlan view = forward_tile(i, plan_.dx());
+      for (const auto& t : terms_) {
+        if (t->kind() != TermKind::Content) continue;
+        const int l = t->layer();
+        const TilePart& p = parts_[i][l];
+        if (p.empty()) continue;
+        static_cast<ContentTerm&>(*t).set_part_target(b, view.outs[l], view.shapes[l], p, i);
+      }
+    }
+    have_content_ = true;
+    return;
+  }
   plan_.network().forward(plan_.dx(), fwd);
   for (const auto& t : terms_) {
     if (t->kind() != TermKind::Content) continue;
@@ -280,6 +428,7 @@ void Objective::set_content(const Image& content) {
 }
 
 std::vector<std::vector<float>> Objective::style_grams(const Image& img) const {
+  if (plan_.tiled()) return tiled_style_grams(img);
   Backend& b = plan_.backend();
   const int deepest = *std::max_element(style_layers_.begin(), style_layers_.end());
   // The style image at its own size: scratch buffers, released after.
@@ -298,6 +447,57 @@ std::vector<std::vector<float>> Objective::style_grams(const Image& img) const {
   }
   b.release(mark);
   return grams;
+}
+
+ForwardPlan Objective::forward_tile(const Tile& tile, const float* image, const Shape& image_shape,
+                                    const ForwardPlan& buffers, float* tile_x) const {
+  plan_.backend().copy_window(tile_x, image, image_shape, tile.extent);
+  ForwardPlan view = plan_.network().view(buffers, Shape{1, tile.extent.h, tile.extent.w, 3});
+  plan_.network().forward(tile_x, view);
+  return view;
+}
+
+ForwardPlan Objective::forward_tile(size_t tile, const float* image) const {
+  return forward_tile(plan_.tiles().tiles[tile], image, plan_.shape(), plan_.activations(), plan_.tile_x());
+}
+
+std::vector<std::vector<float>> Objective::tiled_style_grams(const Image& img) const {
+  Backend& b = plan_.backend();
+  const Network& net = plan_.network();
+  // The style image with the plan's tile size, so that every extent fits
+  // the plan's buffers; its Grams gathered as compute() gathers the image's.
+  const Shape in{1, img.height, img.width, 3};
+  const TileGrid grid = make_tile_grid(img.height, img.width, plan_.tiles().tile, net.layers(), plan_.last_layer());
+  const std::vector<Shape> maps = net.layer_shapes(in, plan_.last_layer());
+  const size_t mark = b.mark();
+  // The plan's tile buffers when the style image's tiles fit them, else
+  // buffers of its own (freed after), no larger than a tile of its own.
+  const Shape& cap = plan_.tiles().capacity;
+  const bool fits = grid.capacity.h <= cap.h && grid.capacity.w <= cap.w;
+  const ForwardPlan buffers = fits ? plan_.activations() : net.plan(grid.capacity, plan_.last_layer(), false);
+  float* tile_x = fits ? plan_.tile_x() : b.allocate(grid.capacity.size());
+  float* pixels = b.allocate(in.size());
+  b.preprocess(pixels, img.rgb.data(), img.pixels());
+  std::vector<float*> grams;
+  for (int l : style_layers_) {
+    grams.push_back(b.allocate(gram_floats(maps[l])));
+    b.fill(grams.back(), 0.f, gram_floats(maps[l]));
+  }
+  for (const Tile& tile : grid.tiles) {
+    const ForwardPlan view = forward_tile(tile, pixels, in, buffers, tile_x);
+    for (size_t k = 0; k < style_layers_.size(); ++k) {
+      const int l = style_layers_[k];
+      const TilePart p = tile_part(tile, strides_[l], view.shapes[l], maps[l]);
+      if (p.empty()) continue;
+      b.copy_window(part_, view.outs[l], view.shapes[l], p.window);
+      b.gram(part_gram_, part_, p.shape);
+      b.axpy(grams[k], static_cast<float>(p.share), nullptr, part_gram_, gram_floats(maps[l]));
+    }
+  }
+  std::vector<std::vector<float>> out;
+  for (size_t k = 0; k < style_layers_.size(); ++k) out.push_back(plan_.download(grams[k], gram_floats(maps[style_layers_[k]])));
+  b.release(mark);
+  return out;
 }
 
 std::vector<float> Objective::blended(size_t layer) const {
@@ -344,10 +544,10 @@ void Objective::set_style_grams(StyleGrams grams, const std::vector<float>& blen
     if (t->kind() != TermKind::Style) continue;
     const auto& term = static_cast<const StyleTerm&>(*t);
     const size_t i = style_layer_slot(t->layer());
-    if (style_grams_[0][i].size() != gram_floats(plan_.activations().shapes[t->layer()])) {
+    if (style_grams_[0][i].size() != gram_floats(layer_maps_[t->layer()])) {
       throw InvalidArgument("style Gram of " + plan_.network().layers()[t->layer()].name + " has " +
                             std::to_string(style_grams_[0][i].size()) + " values, expected " +
-                            std::to_string(gram_floats(plan_.activations().shapes[t->layer()])));
+                            std::to_string(gram_floats(layer_maps_[t->layer()])));
     }
     if (masked_styles_ == 0) {
       const std::vector<float> target = blended(i);
@@ -370,10 +570,72 @@ size_t Objective::style_layer_slot(int layer) const {
 }
 
 void Objective::add(int layer, float* grad) {
+  if (tile_view_ != nullptr) return add_tile_part(layer, grad);
   const ForwardPlan& fwd = plan_.activations();
   for (size_t i = 0; i < terms_.size(); ++i) {
     if (terms_[i]->layer() != layer) continue;
     terms_[i]->add(plan_.backend(), loss_slot(i), grad, fwd.outs[layer], fwd.shapes[layer]);
+  }
+}
+
+void Objective::add_tile_part(int layer, float* grad) {
+  const TilePart& p = parts_[tile_][layer];
+  bool tapped = false;
+  for (const auto& t : terms_) tapped = tapped || t->layer() == layer;
+  if (!tapped || p.empty()) return;
+  Backend& b = plan_.backend();
+  const Shape& map = tile_view_->shapes[layer];
+  b.copy_window(part_, tile_view_->outs[layer], map, p.window);
+  b.fill(part_grad_, 0.f, p.shape.size());
+  for (size_t i = 0; i < terms_.size(); ++i) {
+    if (terms_[i]->layer() != layer) continue;
+    terms_[i]->add_part(b, part_loss_, part_grad_, part_, p, tile_);
+    b.axpy(loss_slot(i), 1.f, nullptr, part_loss_, 1);
+  }
+  b.add_window(grad, map, p.window, part_grad_);
+}
+
+// Pass 1 (when a term gathers): every tile forward, each gathering term
+// takes its part. Pass 2: every tile forward and backward, each term's part
+// of the loss and the gradient against what was gathered; the tile's image
+// gradient added into dx over its whole extent. Pass 2 runs the tiles in
+// reverse, so that the tile pass 1 ended on is still in the buffers.
+void Objective::compute_tiled() {
+  Backend& b = plan_.backend();
+  const std::vector<Tile>& tiles = plan_.tiles().tiles;
+  b.fill(loss_slots_, 0.f, terms_.size());
+  b.fill(plan_.dx(), 0.f, plan_.shape().size());
+  bool gathering = false;
+  for (const auto& t : terms_) {
+    t->begin(b);
+    gathering = gathering || t->gathers();
+  }
+  ForwardPlan view;
+  if (gathering) {
+    for (size_t i = 0; i < tiles.size(); ++i) {
+      view = forward_tile(i, plan_.x());
+      for (int l : style_layers_) {
+        const TilePart& p = parts_[i][l];
+        if (p.empty()) continue;
+        b.copy_window(part_, view.outs[l], view.shapes[l], p.window);
+        for (const auto& t : terms_) {
+          if (t->layer() == l && t->gathers()) t->gather(b, part_, p);
+        }
+      }
+    }
+  }
+  for (size_t k = 0; k < tiles.size(); ++k) {
+    tile_ = tiles.size() - 1 - k;
+    if (!(gathering && k == 0)) view = forward_tile(tile_, plan_.x());
+    tile_view_ = &view;
+    try {
+      plan_.network().backward(plan_.tile_dx(), plan_.tile_x(), view, *this);
+    } catch (...) {
+      tile_view_ = nullptr;
+      throw;
+    }
+    tile_view_ = nullptr;
+    b.add_window(plan_.dx(), plan_.shape(), tiles[tile_].extent, plan_.tile_dx());
   }
 }
 
@@ -382,8 +644,12 @@ void Objective::compute() {
   if (!have_style_) throw InvalidArgument("set_styles() must come before evaluate()");
   Backend& b = plan_.backend();
   b.run_captured([this, &b] {
-    plan_.network().forward(plan_.x(), plan_.activations());
-    plan_.network().backward(plan_.dx(), plan_.x(), plan_.activations(), *this);
+    if (plan_.tiled()) {
+      compute_tiled();
+    } else {
+      plan_.network().forward(plan_.x(), plan_.activations());
+      plan_.network().backward(plan_.dx(), plan_.x(), plan_.activations(), *this);
+    }
     for (size_t i = 0; i < terms_.size(); ++i) {
       if (terms_[i]->layer() == LossTerm::kImage)
         terms_[i]->add(b, loss_slot(i), plan_.dx(), plan_.x(), plan_.shape());
@@ -408,7 +674,21 @@ Losses Objective::losses() {
 std::vector<float> Objective::content_target(int layer) const {
   const auto* t = find_term<ContentTerm>(TermKind::Content, layer);
   if (!t) throw InvalidArgument(plan_.network().layers()[layer].name + " is not a content layer");
-  return plan_.download(t->target(), plan_.activations().shapes[layer].size());
+  const Shape& map = layer_maps_[layer];
+  std::vector<float> stored = plan_.download(t->target(), map.size());
+  if (!plan_.tiled()) return stored;
+  // Tiled, the target holds the tiles' parts one after another: put each
+  // back where it lies in the layer's map.
+  std::vector<float> target(stored.size());
+  const size_t c = static_cast<size_t>(map.c);
+  for (size_t i = 0; i < parts_.size(); ++i) {
+    const Window& g = parts_[i][layer].global;
+    const float* part = stored.data() + part_offset_[i][layer];
+    for (int r = 0; r < g.h; ++r) {
+      std::copy_n(part + r * g.w * c, g.w * c, target.data() + ((static_cast<size_t>(g.y) + r) * map.w + g.x) * c);
+    }
+  }
+  return target;
 }
 
 std::vector<float> Objective::style_target(int layer) const {
@@ -418,7 +698,7 @@ std::vector<float> Objective::style_target(int layer) const {
     return blended(i);
   }
   const auto* t = find_term<StyleTerm>(TermKind::Style, layer);
-  return plan_.download(t->target(), gram_floats(plan_.activations().shapes[layer]));
+  return plan_.download(t->target(), gram_floats(layer_maps_[layer]));
 }
 
 std::vector<float> Objective::style_target(int layer, int style) const {

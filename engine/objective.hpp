@@ -5,7 +5,11 @@
 // are. Terms today: content (per layer, weighted), style (per layer,
 // weighted), total variation; masks and tiles add terms, not walks: with
 // Options::style_masks each style has a masked style term per layer, and
-// Options::content_mask makes the content terms masked ones.
+// Options::content_mask makes the content terms masked ones. On a tiled
+// plan (engine/tiling.hpp) each term runs on every tile's part of its tap
+// and the parts add up to the untiled term: a style term first gathers
+// the whole image's Gram over every tile's part, then each part takes its
+// share of the loss and its gradient against that Gram.
 #pragma once
 #include <memory>
 #include <string>
@@ -33,6 +37,16 @@ class LossTerm {
   // Writes the term's loss to the device scalar `loss` and adds its
   // gradient to `grad`, the gradient w.r.t. `tap` (shape `shape`).
   virtual void add(Backend& backend, float* loss, float* grad, const float* tap, const Shape& shape) = 0;
+
+  // Tiled (engine/tiling.hpp). begin() starts an evaluation; a term that
+  // gathers() takes every tile's part in gather() before any add_part().
+  // add_part writes the part's share of the loss to `loss` and adds its
+  // gradient w.r.t. `part` (part.shape, the features of the part) to `grad`.
+  virtual bool gathers() const { return false; }
+  virtual void begin(Backend& /*backend*/) {}
+  virtual void gather(Backend& /*backend*/, const float* /*features*/, const TilePart& /*part*/) {}
+  virtual void add_part(Backend& backend, float* loss, float* grad, const float* features, const TilePart& part,
+                        size_t tile);
 
  private:
   TermKind kind_;
@@ -80,6 +94,21 @@ class Objective final : public TapGradients {
   void add(int layer, float* grad) override;
 
  private:
+  // Tiled: each tile's part of every layer, the content targets' layout
+  // and the part scratch (before the terms, which take the scratch).
+  void plan_tiles(const std::vector<int>& content_layers, bool masked);
+  std::vector<size_t> part_offsets(int layer) const;  // over the tiles
+  // The tiled evaluation: two passes over the tiles when a term gathers.
+  void compute_tiled();
+  // Tile `tile`'s pixels of `image` (the plan's shape unless given) through
+  // the network, in the plan's tile buffers; returns the view they hold.
+  ForwardPlan forward_tile(size_t tile, const float* image) const;
+  ForwardPlan forward_tile(const Tile& tile, const float* image, const Shape& image_shape, const ForwardPlan& buffers,
+                           float* tile_x) const;
+  // Each term at `layer` on tile `tile`'s part of it (Objective::add, tiled).
+  void add_tile_part(int layer, float* grad);
+  // The tiled style Grams of one style image: gathered over its tiles.
+  std::vector<std::vector<float>> tiled_style_grams(const Image& img) const;
   template <typename T>
   const T* find_term(TermKind kind, int layer) const;
   float* loss_slot(size_t term) const { return loss_slots_ + term; }
@@ -99,6 +128,20 @@ class Objective final : public TapGradients {
   // set_styles' host copies, and the blend.
   StyleGrams style_grams_;
   std::vector<float> blend_;
+
+  // Tiled plans only.
+  std::vector<Shape> layer_maps_;   // each layer's untiled output shape
+  std::vector<int> strides_;        // each layer's 2^pools
+  std::vector<std::vector<TilePart>> parts_;     // [tile][layer]
+  std::vector<std::vector<size_t>> part_offset_; // [tile][layer]: where the part's content target starts
+  float* part_ = nullptr;       // one part's features, the largest any tap has
+  float* part_grad_ = nullptr;  // and its gradient
+  size_t largest_part_ = 0;     // floats of the largest part any tap can have
+  float* mask_part_ = nullptr;  // one part's mask values (masked terms)
+  float* part_gram_ = nullptr;  // one part's Gram, the largest style layer's
+  float* part_loss_ = nullptr;  // one part's loss
+  const ForwardPlan* tile_view_ = nullptr;  // during a tile's backward: its activations
+  size_t tile_ = 0;                         // and which tile
 };
 
 }  // namespace nst

@@ -6,7 +6,13 @@
 
 namespace nst {
 
-Plan::Plan(Model& model, const Shape& image, int last_layer)
+namespace {
+
+Shape extent_shape(const Tile& t) { return Shape{1, t.extent.h, t.extent.w, 3}; }
+
+}  // namespace
+
+Plan::Plan(Model& model, const Shape& image, int last_layer, int tile)
     : model_(model), shape_(image), last_(last_layer), mark_(model.backend().mark()) {
   if (model.planned_) {
     throw InvalidArgument("this Model already has a live Plan (a Session): plans on one Model take its memory in "
@@ -15,10 +21,20 @@ Plan::Plan(Model& model, const Shape& image, int last_layer)
   if (image.h <= 0 || image.w <= 0 || image.n <= 0) {
     throw InvalidArgument("image size " + std::to_string(image.w) + "x" + std::to_string(image.h) + " is empty");
   }
+  if (tile > 0 && (image.h > tile || image.w > tile)) {
+    if (image.n != 1) throw InvalidArgument("a tiled plan takes one image, got " + std::to_string(image.n));
+    grid_ = make_tile_grid(image.h, image.w, tile, network().layers(), last_);
+    if (grid_.tiles.size() == 1) grid_ = TileGrid{};  // the tile rounded up to the image: nothing to tile
+  }
   try {
-    fwd_ = network().plan(shape_, last_, /*with_gradients=*/true);
+    fwd_ = network().plan(tiled() ? grid_.capacity : shape_, last_, /*with_gradients=*/true);
+    for (const Tile& t : grid_.tiles) network().reserve(extent_shape(t), last_);
     x_ = allocate_zeroed(shape_.size());
     dx_ = allocate_zeroed(shape_.size());
+    if (tiled()) {
+      tile_x_ = allocate_zeroed(grid_.capacity.size());
+      tile_dx_ = allocate_zeroed(grid_.capacity.size());
+    }
   } catch (...) {
     backend().release(mark_);
     throw;
@@ -30,6 +46,8 @@ Plan::~Plan() {
   backend().release(mark_);
   model_.planned_ = false;
 }
+
+ForwardPlan Plan::tile_activations(size_t tile) const { return network().view(fwd_, extent_shape(grid_.tiles.at(tile))); }
 
 float* Plan::allocate_zeroed(size_t n) const {
   float* p = backend().allocate(n);

@@ -55,7 +55,8 @@ std::unique_ptr<Session> SessionMaker::on_model(std::shared_ptr<Model> model, co
     const auto done = [&after](PlanPart part) {
       if (after) after(part);
     };
-    s.plan = std::make_unique<Plan>(*s.model, Shape{1, height, width, 3}, deepest_tap(s.model->network(), options));
+    s.plan = std::make_unique<Plan>(*s.model, Shape{1, height, width, 3}, deepest_tap(s.model->network(), options),
+                                    options.tile);
     done(PlanPart::Activations);
     s.objective = std::make_unique<Objective>(*s.plan, options);
     done(PlanPart::LossTargets);
@@ -224,6 +225,9 @@ std::vector<float> Session::activation(const std::string& layer) const {
   if (l > p.last_layer()) {
     throw InvalidArgument("layer " + layer + " is deeper than the deepest tap (" +
                           p.network().layers()[p.last_layer()].name + "), so it is not computed");
+  }
+  if (p.tiled()) {
+    throw InvalidArgument("a tiled session holds one tile's activations at a time, not the image's " + layer);
   }
   return p.download(p.activations().outs[l], p.activations().shapes[l].size());
 }

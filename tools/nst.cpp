@@ -37,6 +37,7 @@ struct CliOptions {
   int print_every = 10, save_every = 0;
   uint64_t max_pixels = nst::ImageLimits::kDefaultMaxPixels;
   bool dry_run = false;
+  bool tile_given = false;  // --tile on the command line (else automatic)
   uint64_t max_memory = 0;  // bytes; 0 = what the system has available
   nst::Options opt;
 };
@@ -271,6 +272,7 @@ void add_flags(CLI::App& app, CliOptions& c) {
   app.add_option("--model", c.model, "Network: auto (from the weights file's layers), vgg16 or vgg19")->capture_default_str()->check(CLI::IsMember({"auto", "vgg16", "vgg19"}));
   app.add_option("--pooling", c.pooling, "Pooling in the network")->capture_default_str()->check(CLI::IsMember({"max", "avg"}));
   app.add_option("--print-every", c.print_every, "Progress line every N iterations (0: never)")->capture_default_str()->check(nst::tools::whole_number_at_least(0));
+  app.add_option("--tile", o.tile, "Exact tiling: at a scale with a side longer than N px, run the network on tiles that own at most NxN pixels (rounded up to a multiple of 16) plus a halo of the deepest layer's receptive field (64 px for VGG16), with the style Grams gathered over the whole image, so the result is the untiled one up to float rounding while the memory grows with N, not the image; each iteration runs the tiles forward twice. 0: never tile. Default: on the cpu backend, untiled when the memory estimate fits --max-memory or the memory available, else the largest tile that fits (logged)")->check(nst::tools::whole_number_at_least(0))->each([&c](const std::string&) { c.tile_given = true; });
   app.add_option("--loss-every", o.loss_every, "Read the losses back every N iterations and at the last of each scale; with Adam on a GPU the iterations between run without waiting for the device. Progress lines and --log-json show only iterations whose losses were read")->capture_default_str()->check(nst::tools::whole_number_at_least(1));
   app.add_option("--save-every", c.save_every, "Also save OUTPUT_<iter>.ext (OUTPUT_s<scale>_<iter>.ext with several scales) every N iterations (0: never)")->capture_default_str()->check(nst::tools::whole_number_at_least(0));
   app.add_option("--device", c.device, "auto: CUDA when available, else CPU")->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}));
@@ -413,6 +415,27 @@ std::string image_tag(size_t i, size_t n) {
   return n > 1 ? "[" + std::to_string(i + 1) + "/" + std::to_string(n) + "] " : "";
 }
 
+// Without --tile, a cpu run whose estimate does not fit (--max-memory, else
+// the memory available) is tiled at the largest tile that fits every
+// content image; a run that fits stays untiled.
+void choose_tiling(const CliOptions& c, const std::vector<nst::Image>& contents,
+                   const std::vector<nst::Image>& styles, nst::Options& opt, const nst::LogFn& log) {
+  const bool on_cuda = opt.compute.device == nst::Device::Cuda ||
+                       (opt.compute.device == nst::Device::Auto && nst::cuda_available());
+  if (c.tile_given || on_cuda) return;
+  const uint64_t limit = c.max_memory > 0 ? c.max_memory : nst::available_host_memory();
+  if (limit == 0) return;
+  const char* against = c.max_memory > 0 ? "--max-memory" : "the memory available";
+  for (size_t i = 0; i < contents.size(); ++i) {
+    const nst::TileChoice t = nst::choose_tile(contents[i], styles, opt, limit);
+    if (t.tile == 0 || (opt.tile != 0 && opt.tile <= t.tile)) continue;
+    opt.tile = t.tile;
+    log(image_tag(i, contents.size()) + "tiling at " + std::to_string(t.tile) + " px: the untiled run needs about " +
+        megabytes(t.untiled_peak) + ", more than " + against + ", " + megabytes(limit) + "; tiled about " +
+        megabytes(t.peak) + (t.fits ? "" : ", which does not fit either") + "; --tile 0 turns this off");
+  }
+}
+
 // --dry-run and --max-memory, for each content image (each has its plans).
 void check_memory(const CliOptions& c, const std::vector<nst::Image>& contents, const std::vector<nst::Image>& styles,
                  const nst::Options& opt) {
@@ -492,6 +515,7 @@ int run(CliOptions& c, nst::tools::ProgressPrinter& printer) {
   for (const auto& f : c.contents) contents.push_back(nst::load_image(f, limits));
   for (const auto& s : c.styles) styles.push_back(nst::load_image(s, limits));
   load_masks(c, contents, limits, opt);
+  choose_tiling(c, contents, styles, opt, log);
   check_memory(c, contents, styles, opt);
   if (c.dry_run) return 0;
   std::string weights_desc;

@@ -90,29 +90,35 @@ class MemoryEstimateTest : public ::testing::Test {
   std::string p(const std::string& name) const { return (dir_ / name).string(); }
   // One scale, L-BFGS (the default, the most state), one iteration; `algo`
   // is --conv-algo.
-  std::vector<std::string> args(int size, const std::string& algo = "auto") const {
-    return {"--content", p("content.png"), "--style", p("style.png"), "--output", p("out.png"), "--weights",
-            "random:1", "--device", "cpu", "--threads", "1", "--image-size", std::to_string(size), "--scales",
-            std::to_string(size), "--iterations", "1", "--print-every", "0", "--conv-algo", algo};
+  // `more`: further flags (--tile).
+  std::vector<std::string> args(int size, const std::string& algo = "auto",
+                                const std::vector<std::string>& more = {}) const {
+    std::vector<std::string> a = {"--content", p("content.png"), "--style", p("style.png"), "--output", p("out.png"),
+                                  "--weights", "random:1", "--device", "cpu", "--threads", "1", "--image-size",
+                                  std::to_string(size), "--scales", std::to_string(size), "--iterations", "1",
+                                  "--print-every", "0", "--conv-algo", algo};
+    a.insert(a.end(), more.begin(), more.end());
+    return a;
   }
-  ChildRun dry_run(int size, const std::string& algo = "auto") const {
-    std::vector<std::string> a = args(size, algo);
+  ChildRun dry_run(int size, const std::string& algo = "auto", const std::vector<std::string>& more = {}) const {
+    std::vector<std::string> a = args(size, algo, more);
     a.push_back("--dry-run");
     return run_nst(a);
   }
   // The estimate's growth from a 32 px run to each size against the peak
   // RSS's growth, within 10 %.
-  void expect_growth_matches(std::initializer_list<int> sizes, const std::string& algo) {
+  void expect_growth_matches(std::initializer_list<int> sizes, const std::string& algo,
+                             const std::vector<std::string>& more = {}) {
     const int kBase = 32;
-    const ChildRun base_estimate = dry_run(kBase, algo), base_run = run_nst(args(kBase, algo));
+    const ChildRun base_estimate = dry_run(kBase, algo, more), base_run = run_nst(args(kBase, algo, more));
     ASSERT_EQ(base_estimate.code, 0) << base_estimate.output;
     ASSERT_EQ(base_run.code, 0) << base_run.output;
     fs::remove(p("out.png"));
     for (int size : sizes) {
-      const ChildRun estimate = dry_run(size, algo);
+      const ChildRun estimate = dry_run(size, algo, more);
       ASSERT_EQ(estimate.code, 0) << estimate.output;
       EXPECT_FALSE(fs::exists(p("out.png"))) << "a dry run writes nothing";
-      const ChildRun real = run_nst(args(size, algo));
+      const ChildRun real = run_nst(args(size, algo, more));
       ASSERT_EQ(real.code, 0) << real.output;
       const double estimated = estimated_bytes(estimate) - estimated_bytes(base_estimate);
       const double measured = 1024.0 * (real.peak_rss_kb - base_run.peak_rss_kb);
@@ -134,6 +140,27 @@ TEST_F(MemoryEstimateTest, GrowthMatchesThePeakResidentMemoryOfRealRunsWithinTen
 TEST_F(MemoryEstimateTest, GrowthUnderEachConvAlgorithmMatchesThePeakWithinTenPercent) {
   expect_growth_matches({256}, "winograd");
   expect_growth_matches({256}, "gemm");
+}
+
+// Tiled (--tile 128 at 480x360: 4x3 tiles, extents up to 256 px): the
+// tile buffers, the part scratch and the style image's own tile buffers.
+TEST_F(MemoryEstimateTest, TiledGrowthMatchesThePeakWithinTenPercent) {
+  expect_growth_matches({480}, "auto", {"--tile", "128"});
+}
+
+// Without --tile, a run that does not fit --max-memory untiled is tiled at
+// the largest tile that fits, and says so.
+TEST_F(MemoryEstimateTest, RunThatDoesNotFitIsTiledAutomatically) {
+  const ChildRun untiled = dry_run(480, "auto", {"--tile", "0"}), tiled = dry_run(480, "auto", {"--tile", "256"});
+  ASSERT_EQ(untiled.code, 0) << untiled.output;
+  ASSERT_EQ(tiled.code, 0) << tiled.output;
+  const uint64_t between = (estimated_bytes(untiled) + estimated_bytes(tiled)) / 2;
+  ASSERT_LT(estimated_bytes(tiled), estimated_bytes(untiled)) << tiled.output;
+  const ChildRun r = dry_run(480, "auto", {"--max-memory", std::to_string(between)});
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("tiling at "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(": fits"), std::string::npos) << r.output;
+  EXPECT_LE(estimated_bytes(r), between);
 }
 
 TEST_F(MemoryEstimateTest, DryRunListsEveryPartAndWhetherItFits) {

@@ -100,6 +100,16 @@ def test_losses_decrease_over_a_run(content, style, weights):
     assert last.total == pytest.approx(last.content + last.style + last.tv, rel=1e-6)
 
 
+def test_tile_gives_the_untiled_result(content, style, weights):
+    # 48x32 in 16 px tiles (6 tiles, each running on the whole image, as
+    # VGG16's 64 px halo covers it): the same pixels up to float rounding.
+    untiled = run(content, style, weights, image_size=48, optimizer="adam")
+    tiled = run(content, style, weights, image_size=48, optimizer="adam", tile=16)
+    assert np.abs(untiled.astype(int) - tiled.astype(int)).max() <= 1
+    with pytest.raises(ValueError, match="tile"):
+        run(content, style, weights, tile=-1)
+
+
 def test_loss_every_skips_the_reads_between(content, style, weights):
     seen = []
     run(content, style, weights, iterations=5, optimizer="adam", loss_every=2, progress=seen.append)

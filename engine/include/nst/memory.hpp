@@ -36,6 +36,19 @@ struct MemoryEstimate {
 MemoryEstimate estimate_memory(const Image& content, const std::vector<Image>& styles, const Options& options,
                                bool host_weights = true);
 
+// Options::tile for a cpu run that must fit in `limit` bytes: none (0) when
+// the untiled estimate fits, else the largest of 2048, 1536, 1024, 768, 512,
+// 384 and 256 px whose estimate fits, else the smallest of them (with
+// fits false). `peak` is the
+// estimate at the chosen tile, `untiled_peak` without tiles.
+struct TileChoice {
+  int tile = 0;
+  uint64_t peak = 0, untiled_peak = 0;
+  bool fits = false;
+};
+TileChoice choose_tile(const Image& content, const std::vector<Image>& styles, const Options& options,
+                       uint64_t limit);
+
 // Memory the system could give this process now (Linux: MemAvailable of
 // /proc/meminfo); 0 when unknown.
 uint64_t available_host_memory();

@@ -141,6 +141,15 @@ struct Options {
   // iteration whatever this says. A loss that is not finite is caught at
   // the next read.
   int loss_every = 1;
+  // Exact tiling (README, "Large images"): at a scale with a side longer
+  // than `tile` px the network runs on tiles that own at most tile x tile
+  // pixels (rounded up to a multiple of 2^pools, 16 for VGG) plus a halo as
+  // wide as the deepest tapped layer's receptive field (64 px for VGG16 to
+  // block5_conv1). Losses and gradient are the untiled ones up to float
+  // rounding, and the activations' memory grows with the tile, not the
+  // image; each evaluation runs every tile forward twice (the style Grams
+  // are over the whole image). Masks tile too. 0: never tile.
+  int tile = 0;
   // Where and how it is computed (separate from what is computed).
   ComputeOptions compute;
 
