@@ -6,7 +6,7 @@
 //
 //   nst_bench_iteration --image-size 256,512 [--optimizer lbfgs|adam] [--device cpu|cuda|auto] [--threads N]
 //                       [--conv-algo auto|gemm|winograd|cudnn|custom] [--gram-algo cublas|custom] [--tf32]
-//                       [--profile] [--benchmark_format=json] [--benchmark_out=F]
+//                       [--tile N] [--profile] [--benchmark_format=json] [--benchmark_out=F]
 // The label names the backend and its algorithms. --profile prints, after
 // each run of the timed loop (the last one printed is the reported run), the
 // time of each backend op per iteration (bench/op_profile.hpp).
@@ -28,8 +28,8 @@ struct BenchConfig {
   std::vector<int> sizes = {256};
   nst::Device device = nst::Device::Cpu;
   int threads = 0;
-  nst::ConvAlgo conv_algo = nst::ConvAlgo::Cudnn;
-  nst::CpuConvAlgo cpu_conv_algo = nst::CpuConvAlgo::Auto;
+  nst::ComputeOptions compute;  // the conv algorithms (set_conv_algo)
+  int tile = 0;                 // Options::tile
   bool profile = false;  // print where an iteration's time goes (bench/op_profile.hpp)
   nst::GramAlgo gram_algo = nst::GramAlgo::Cublas;
   bool tf32 = false;
@@ -58,8 +58,9 @@ void run_iterations(benchmark::State& state, const BenchConfig& cfg, nst::Optimi
   opt.optimizer = optimizer;
   opt.compute.device = cfg.device;
   opt.compute.threads = cfg.threads;
-  opt.compute.conv_algo = cfg.conv_algo;
-  opt.compute.cpu_conv_algo = cfg.cpu_conv_algo;
+  opt.compute.conv_algo = cfg.compute.conv_algo;
+  opt.compute.cpu_conv_algo = cfg.compute.cpu_conv_algo;
+  opt.tile = cfg.tile;
   opt.compute.gram_algo = cfg.gram_algo;
   opt.compute.allow_tf32 = cfg.tf32;
   nst::bench::ProfilingBackend* profile = nullptr;
@@ -87,7 +88,7 @@ void run_iterations(benchmark::State& state, const BenchConfig& cfg, nst::Optimi
   const double flops = iteration_flops(layers, 13 /* block5_conv1 */, size, size);
   state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["px"] = size;
-  state.SetLabel(session.backend_name());
+  state.SetLabel(session.backend_name() + (cfg.tile > 0 ? ", tile " + std::to_string(cfg.tile) : ""));
 }
 
 // A failure (no device, bad flag, out of memory) is reported as the
@@ -124,11 +125,9 @@ BenchConfig parse_own_flags(int& argc, char** argv) {
     } else if (const char* v = value("--threads")) {
       cfg.threads = std::atoi(v);
     } else if (const char* v = value("--conv-algo")) {
-      const std::string algo = v;
-      cfg.conv_algo = algo == "custom" ? nst::ConvAlgo::Custom : nst::ConvAlgo::Cudnn;
-      cfg.cpu_conv_algo = algo == "gemm"       ? nst::CpuConvAlgo::Gemm
-                          : algo == "winograd" ? nst::CpuConvAlgo::Winograd
-                                               : nst::CpuConvAlgo::Auto;
+      nst::set_conv_algo(cfg.compute, v);
+    } else if (const char* v = value("--tile")) {
+      cfg.tile = std::atoi(v);
     } else if (const char* v = value("--gram-algo")) {
       cfg.gram_algo = std::string(v) == "custom" ? nst::GramAlgo::Custom : nst::GramAlgo::Cublas;
     } else if (const char* v = value("--optimizer")) {

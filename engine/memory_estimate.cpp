@@ -171,14 +171,15 @@ MemoryEstimate::Scale estimate_scale(const std::shared_ptr<Model>& model, Sizing
 }  // namespace
 
 MemoryEstimate estimate_memory(const Image& content, const std::vector<Image>& styles, const Options& options,
-                               bool host_weights) {
+                               bool host_weights, const NetworkWeights* shapes_from) {
   if (runs_on_cuda(options.compute)) {
     throw InvalidArgument("memory estimate: only the cpu backend's memory is estimated so far, and this run would "
                           "use cuda; ask for --device cpu");
   }
   const std::vector<LayerSpec> layers = model_layers(options.model);
   options.validate(layers);
-  const NetworkWeights weights = zero_weights(layers);
+  const NetworkWeights zeros = shapes_from ? NetworkWeights{} : zero_weights(layers);
+  const NetworkWeights& weights = shapes_from ? *shapes_from : zeros;
   const int threads = options.compute.threads > 0 ? options.compute.threads : cpu::num_threads();
   auto backend = std::make_unique<SizingBackend>(options.compute.cpu_conv_algo, threads);
   SizingBackend& counter = *backend;
@@ -204,11 +205,11 @@ MemoryEstimate estimate_memory(const Image& content, const std::vector<Image>& s
 }
 
 TileChoice choose_tile(const Image& content, const std::vector<Image>& styles, const Options& options,
-                       uint64_t limit) {
+                       uint64_t limit, const NetworkWeights* shapes_from) {
   Options o = options;
   o.tile = 0;
   TileChoice choice;
-  choice.untiled_peak = choice.peak = estimate_memory(content, styles, o).peak;
+  choice.untiled_peak = choice.peak = estimate_memory(content, styles, o, true, shapes_from).peak;
   choice.fits = choice.peak <= limit;
   if (choice.fits) return choice;
   // The finest scale's longest side: a tile at least that long tiles nothing.
@@ -217,7 +218,7 @@ TileChoice choose_tile(const Image& content, const std::vector<Image>& styles, c
     if (tile >= longest) continue;
     o.tile = tile;
     choice.tile = tile;
-    choice.peak = estimate_memory(content, styles, o).peak;
+    choice.peak = estimate_memory(content, styles, o, true, shapes_from).peak;
     choice.fits = choice.peak <= limit;
     if (choice.fits) break;
   }

@@ -62,6 +62,20 @@ std::vector<Options::Scale> Options::schedule() const {
 
 const char* version() { return NST_VERSION; }
 
+void set_conv_algo(ComputeOptions& compute, const std::string& name) {
+  compute.conv_algo = ConvAlgo::Cudnn;
+  compute.cpu_conv_algo = CpuConvAlgo::Auto;
+  if (name == "gemm") {
+    compute.cpu_conv_algo = CpuConvAlgo::Gemm;
+  } else if (name == "winograd") {
+    compute.cpu_conv_algo = CpuConvAlgo::Winograd;
+  } else if (name == "custom") {
+    compute.conv_algo = ConvAlgo::Custom;
+  } else if (name != "auto" && name != "cudnn") {
+    throw InvalidArgument("unknown convolution algorithm '" + name + "' (use auto, gemm, winograd, cudnn or custom)");
+  }
+}
+
 void Options::validate(const std::vector<LayerSpec>& layers) const {
   require(image_size > 0 && image_size <= 16384,
           "image size must be in 1..16384 px, got " + std::to_string(image_size));

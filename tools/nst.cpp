@@ -327,10 +327,7 @@ nst::Options finish_options(CliOptions& c) {
   if (!c.style_layers.empty()) split_layer_weights(c.style_layers, "--style-layers", o.style_layers, o.style_layer_weights);
   o.pooling = c.pooling == "avg" ? nst::Pooling::Avg : nst::Pooling::Max;
   o.compute.device = c.device == "cpu" ? nst::Device::Cpu : c.device == "cuda" ? nst::Device::Cuda : nst::Device::Auto;
-  o.compute.conv_algo = c.conv_algo == "custom" ? nst::ConvAlgo::Custom : nst::ConvAlgo::Cudnn;
-  o.compute.cpu_conv_algo = c.conv_algo == "gemm"       ? nst::CpuConvAlgo::Gemm
-                            : c.conv_algo == "winograd" ? nst::CpuConvAlgo::Winograd
-                                                        : nst::CpuConvAlgo::Auto;
+  nst::set_conv_algo(o.compute, c.conv_algo);
   o.compute.gram_algo = c.gram_algo == "custom" ? nst::GramAlgo::Custom : nst::GramAlgo::Cublas;
   o.style_blend_weights = c.blend;
   if (!c.blend.empty() && c.blend.size() != c.styles.size()) {
@@ -385,8 +382,8 @@ int print_memory_estimate(const nst::Image& content, const std::vector<nst::Imag
 }
 
 void refuse_if_too_big(const nst::Image& content, const std::vector<nst::Image>& styles, const nst::Options& opt,
-                       uint64_t max_memory) {
-  const nst::MemoryEstimate e = nst::estimate_memory(content, styles, opt);
+                       uint64_t max_memory, const nst::NetworkWeights* weights) {
+  const nst::MemoryEstimate e = nst::estimate_memory(content, styles, opt, true, weights);
   if (e.peak <= max_memory) return;
   throw nst::InvalidArgument("the run needs about " + megabytes(e.peak) + " (nst --dry-run shows the parts), more "
                              "than --max-memory " + megabytes(max_memory) + "; lower --image-size, use Adam "
@@ -418,8 +415,11 @@ std::string image_tag(size_t i, size_t n) {
 // Without --tile, a cpu run whose estimate does not fit (--max-memory, else
 // the memory available) is tiled at the largest tile that fits every
 // content image; a run that fits stays untiled.
+// `weights`: the loaded ones, whose shapes the estimates take (null for a
+// dry run, which loads none).
 void choose_tiling(const CliOptions& c, const std::vector<nst::Image>& contents,
-                   const std::vector<nst::Image>& styles, nst::Options& opt, const nst::LogFn& log) {
+                   const std::vector<nst::Image>& styles, nst::Options& opt, const nst::LogFn& log,
+                   const nst::NetworkWeights* weights) {
   const bool on_cuda = opt.compute.device == nst::Device::Cuda ||
                        (opt.compute.device == nst::Device::Auto && nst::cuda_available());
   if (c.tile_given || on_cuda) return;
@@ -427,7 +427,7 @@ void choose_tiling(const CliOptions& c, const std::vector<nst::Image>& contents,
   if (limit == 0) return;
   const char* against = c.max_memory > 0 ? "--max-memory" : "the memory available";
   for (size_t i = 0; i < contents.size(); ++i) {
-    const nst::TileChoice t = nst::choose_tile(contents[i], styles, opt, limit);
+    const nst::TileChoice t = nst::choose_tile(contents[i], styles, opt, limit, weights);
     if (t.tile == 0 || (opt.tile != 0 && opt.tile <= t.tile)) continue;
     opt.tile = t.tile;
     log(image_tag(i, contents.size()) + "tiling at " + std::to_string(t.tile) + " px: the untiled run needs about " +
@@ -438,13 +438,13 @@ void choose_tiling(const CliOptions& c, const std::vector<nst::Image>& contents,
 
 // --dry-run and --max-memory, for each content image (each has its plans).
 void check_memory(const CliOptions& c, const std::vector<nst::Image>& contents, const std::vector<nst::Image>& styles,
-                 const nst::Options& opt) {
+                  const nst::Options& opt, const nst::NetworkWeights* weights) {
   for (size_t i = 0; i < contents.size(); ++i) {
     if (c.dry_run) {
       if (contents.size() > 1) std::printf("%s%s\n", image_tag(i, contents.size()).c_str(), c.contents[i].c_str());
       print_memory_estimate(contents[i], styles, opt, c.max_memory);
     } else if (c.max_memory > 0) {
-      refuse_if_too_big(contents[i], styles, opt, c.max_memory);
+      refuse_if_too_big(contents[i], styles, opt, c.max_memory, weights);
     }
   }
 }
@@ -515,12 +515,17 @@ int run(CliOptions& c, nst::tools::ProgressPrinter& printer) {
   for (const auto& f : c.contents) contents.push_back(nst::load_image(f, limits));
   for (const auto& s : c.styles) styles.push_back(nst::load_image(s, limits));
   load_masks(c, contents, limits, opt);
-  choose_tiling(c, contents, styles, opt, log);
-  check_memory(c, contents, styles, opt);
-  if (c.dry_run) return 0;
+  if (c.dry_run) {
+    choose_tiling(c, contents, styles, opt, log, nullptr);
+    check_memory(c, contents, styles, opt, nullptr);
+    return 0;
+  }
   std::string weights_desc;
   const nst::NetworkWeights weights = resolve_weights(c.weights, path, layers, opt.model, weights_desc);
   log("weights: " + weights_desc);
+  // The estimates plan with the loaded weights' shapes: no second copy.
+  choose_tiling(c, contents, styles, opt, log, &weights);
+  check_memory(c, contents, styles, opt, &weights);
 
   // One network on the backend and one set of style targets per scale for
   // every content image; the images run one after another.

@@ -96,8 +96,42 @@ TEST(Options, EachBadValueIsNamed) {
       {[](Options& o) { o.content_layers = {"block9_conv1"}; }, "block9_conv1"},
       {[](Options& o) { o.style_layers = {"block1_pool"}; }, "pool"},
       {[](Options& o) { o.style_blend_weights = {0, 0}; }, "blend"},
+      {[](Options& o) { o.tile = -16; }, "tile"},
   };
   for (const auto& [spoil, name] : cases) EXPECT_NE(error_with(spoil).find(name), std::string::npos) << name;
+}
+
+// --conv-algo's values, each setting one backend's algorithm and leaving
+// the other's default.
+TEST(ConvAlgoNames, EachNameSetsItsBackendsAlgorithm) {
+  struct Row {
+    const char* name;
+    ConvAlgo cuda;
+    CpuConvAlgo cpu;
+  };
+  const Row rows[] = {{"auto", ConvAlgo::Cudnn, CpuConvAlgo::Auto},
+                      {"gemm", ConvAlgo::Cudnn, CpuConvAlgo::Gemm},
+                      {"winograd", ConvAlgo::Cudnn, CpuConvAlgo::Winograd},
+                      {"cudnn", ConvAlgo::Cudnn, CpuConvAlgo::Auto},
+                      {"custom", ConvAlgo::Custom, CpuConvAlgo::Auto}};
+  for (const Row& r : rows) {
+    // From either starting value: each field is set, not left as it was.
+    for (bool flip : {false, true}) {
+      ComputeOptions c;
+      c.conv_algo = flip ? ConvAlgo::Custom : ConvAlgo::Cudnn;
+      c.cpu_conv_algo = flip ? CpuConvAlgo::Gemm : CpuConvAlgo::Winograd;
+      set_conv_algo(c, r.name);
+      EXPECT_EQ(c.conv_algo, r.cuda) << r.name;
+      EXPECT_EQ(c.cpu_conv_algo, r.cpu) << r.name;
+    }
+  }
+  ComputeOptions c;
+  try {
+    set_conv_algo(c, "fft");
+    FAIL() << "fft was accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("winograd"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -342,7 +342,8 @@ ONE_VALUE_PER_OPTION = {
     "style_layers": ("block1_conv1", "conv2_1"), "content_layer_weights": [1],
     "style_layer_weights": [0.5, 2], "style_scale": 0.5, "color_transfer": "linear",
     "original_colors": True, "style_blend_weights": [1.0], "style_masks": [np.full((16, 24), 255, np.uint8)],
-    "content_mask": np.full((16, 24, 3), 200, np.uint8), "loss_every": 2, "device": "cpu", "threads": np.int64(1),
+    "content_mask": np.full((16, 24, 3), 200, np.uint8), "tile": 16, "loss_every": 2, "device": "cpu",
+    "threads": np.int64(1),
     "conv_algo": "custom", "cpu_conv_algo": "winograd", "gram_algo": "custom", "allow_tf32": False,
 }
 

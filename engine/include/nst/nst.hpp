@@ -59,6 +59,12 @@ struct ComputeOptions {
   bool allow_tf32 = false;
 };
 
+// The values of --conv-algo: auto, gemm and winograd set the cpu backend's
+// algorithm (and leave the cuda backend at cudnn), cudnn and custom the cuda
+// backend's (and leave the cpu backend at auto). Throws nst::InvalidArgument
+// naming the valid values for anything else.
+void set_conv_algo(ComputeOptions& compute, const std::string& name);
+
 // What is computed: the objective, the schedule, the optimiser, the
 // network; and, in `compute`, where.
 struct Options {
