@@ -15,6 +15,7 @@
 #include "engine/backend.hpp"
 #include "engine/cpu_conv.hpp"
 #include "engine/model.hpp"
+#include "engine/objective.hpp"
 #include "engine/schedule.hpp"
 #include "engine/session_maker.hpp"
 #include "kernels/cpu/ops.hpp"
@@ -184,6 +185,9 @@ MemoryEstimate estimate_memory(const Image& content, const std::vector<Image>& s
   auto backend = std::make_unique<SizingBackend>(options.compute.cpu_conv_algo, threads);
   SizingBackend& counter = *backend;
   const auto model = std::make_shared<Model>(weights, layers, options.pooling, std::move(backend));
+  // The backward forms of the layers the run reaches, as its first plan
+  // makes them: held for the whole run, so counted with the weights.
+  model->prepare(deepest_tap(model->network(), options));
 
   MemoryEstimate e;
   e.backend = counter.name();

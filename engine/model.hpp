@@ -22,6 +22,8 @@ class Model {
 
   Backend& backend() const { return *backend_; }
   const Network& network() const { return *network_; }
+  // The backward forms of the layers up to `last` (Network::prepare).
+  void prepare(int last) { network_->prepare(last); }
 
  private:
   friend class Plan;  // one live Plan at a time: plans take the arena in turn

@@ -23,7 +23,16 @@ Network::Network(Backend& backend, const NetworkWeights& weights, std::vector<La
     float* b = backend_.allocate(cw.bias.size());
     backend_.upload(w, cw.kernel.data(), cw.kernel.size());
     backend_.upload(b, cw.bias.data(), cw.bias.size());
-    params_[i] = {w, b, backend_.prepare_conv2d_dgrad(w, l.cin, l.cout)};
+    params_[i] = {w, b, nullptr};
+  }
+}
+
+void Network::prepare(int last) {
+  for (int i = 0; i <= last; ++i) {
+    const LayerSpec& l = layers_[i];
+    if (l.kind == LayerKind::Conv3x3 && params_[i].w_dgrad == nullptr) {
+      params_[i].w_dgrad = backend_.prepare_conv2d_dgrad(params_[i].w, l.cin, l.cout);
+    }
   }
 }
 
@@ -134,6 +143,7 @@ void Network::backward(float* dx, const float* x, ForwardPlan& p, TapGradients& 
     const float* in = i == 0 ? x : p.outs[i - 1];
     float* dst = i == 0 ? dx : (g == p.grad_a ? p.grad_b : p.grad_a);
     if (l.kind == LayerKind::Conv3x3) {
+      if (params_[i].w_dgrad == nullptr) throw Error(l.name + ": backward before Network::prepare reached it");
       backend_.conv2d_dgrad(dst, g, /*relu_y=*/p.outs[i], in_shape, params_[i].w, params_[i].w_dgrad, l.cout);
     } else {
       backend_.pool2x2_backward(dst, g, in, in_shape, max_pool_);

@@ -28,9 +28,16 @@ struct ForwardPlan {
 
 class Network {
  public:
-  // Uploads the conv weights of `layers` to the backend and prepares their
-  // dgrad form, once.
+  // Uploads the conv weights of `layers` to the backend. Their backward
+  // forms (prepare_conv2d_dgrad: the flipped copy, and on the cpu backend
+  // Winograd's transforms, 8x the weights) are made by prepare(), only for
+  // the layers a plan reaches.
   Network(Backend& backend, const NetworkWeights& weights, std::vector<LayerSpec> layers, bool max_pool);
+
+  // Planning time: the backward form of every conv in [0, last] that has
+  // none yet, once. Model::prepare calls it before a Plan takes its mark,
+  // so the forms live as long as the Model.
+  void prepare(int last);
 
   const std::vector<LayerSpec>& layers() const { return layers_; }
   // Index of a layer by name; throws nst::InvalidArgument if unknown.

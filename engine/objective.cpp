@@ -370,7 +370,7 @@ void Objective::plan_tiles(const std::vector<int>& content_layers, bool masked) 
   part_loss_ = plan_.allocate_zeroed(1);
   std::vector<size_t> offset(layer_maps_.size(), 0);
   for (size_t t = 0; t < grid.tiles.size(); ++t) {
-    const ForwardPlan view = plan_.tile_activations(t);
+    const ForwardPlan& view = plan_.tile_activations(t);
     parts_.emplace_back();
     part_offset_.push_back(offset);
     for (size_t l = 0; l < layer_maps_.size(); ++l) {
@@ -407,7 +407,7 @@ void Objective::set_content(const Image& content) {
   b.preprocess(plan_.dx(), content.rgb.data(), content.pixels());
   if (plan_.tiled()) {  // each tile's part of each target, where its offsets say
     for (size_t i = 0; i < plan_.tiles().tiles.size(); ++i) {
-      const ForwardPlan view = forward_tile(i, plan_.dx());
+      const ForwardPlan& view = forward_tile(i, plan_.dx());
       for (const auto& t : terms_) {
         if (t->kind() != TermKind::Content) continue;
         const int l = t->layer();
@@ -449,16 +449,16 @@ std::vector<std::vector<float>> Objective::style_grams(const Image& img) const {
   return grams;
 }
 
-ForwardPlan Objective::forward_tile(const Tile& tile, const float* image, const Shape& image_shape,
-                                    const ForwardPlan& buffers, float* tile_x) const {
+void Objective::forward_tile(const Tile& tile, const float* image, const Shape& image_shape, ForwardPlan& view,
+                             float* tile_x) const {
   plan_.backend().copy_window(tile_x, image, image_shape, tile.extent);
-  ForwardPlan view = plan_.network().view(buffers, Shape{1, tile.extent.h, tile.extent.w, 3});
   plan_.network().forward(tile_x, view);
-  return view;
 }
 
-ForwardPlan Objective::forward_tile(size_t tile, const float* image) const {
-  return forward_tile(plan_.tiles().tiles[tile], image, plan_.shape(), plan_.activations(), plan_.tile_x());
+ForwardPlan& Objective::forward_tile(size_t tile, const float* image) {
+  ForwardPlan& view = plan_.tile_activations(tile);
+  forward_tile(plan_.tiles().tiles[tile], image, plan_.shape(), view, plan_.tile_x());
+  return view;
 }
 
 std::vector<std::vector<float>> Objective::tiled_style_grams(const Image& img) const {
@@ -484,7 +484,8 @@ std::vector<std::vector<float>> Objective::tiled_style_grams(const Image& img) c
     b.fill(grams.back(), 0.f, gram_floats(maps[l]));
   }
   for (const Tile& tile : grid.tiles) {
-    const ForwardPlan view = forward_tile(tile, pixels, in, buffers, tile_x);
+    ForwardPlan view = net.view(buffers, Shape{1, tile.extent.h, tile.extent.w, 3});
+    forward_tile(tile, pixels, in, view, tile_x);
     for (size_t k = 0; k < style_layers_.size(); ++k) {
       const int l = style_layers_[k];
       const TilePart p = tile_part(tile, strides_[l], view.shapes[l], maps[l]);
@@ -610,10 +611,9 @@ void Objective::compute_tiled() {
     t->begin(b);
     gathering = gathering || t->gathers();
   }
-  ForwardPlan view;
   if (gathering) {
     for (size_t i = 0; i < tiles.size(); ++i) {
-      view = forward_tile(i, plan_.x());
+      const ForwardPlan& view = forward_tile(i, plan_.x());
       for (int l : style_layers_) {
         const TilePart& p = parts_[i][l];
         if (p.empty()) continue;
@@ -626,7 +626,7 @@ void Objective::compute_tiled() {
   }
   for (size_t k = 0; k < tiles.size(); ++k) {
     tile_ = tiles.size() - 1 - k;
-    if (!(gathering && k == 0)) view = forward_tile(tile_, plan_.x());
+    ForwardPlan& view = gathering && k == 0 ? plan_.tile_activations(tile_) : forward_tile(tile_, plan_.x());
     tile_view_ = &view;
     try {
       plan_.network().backward(plan_.tile_dx(), plan_.tile_x(), view, *this);

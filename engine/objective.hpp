@@ -100,11 +100,13 @@ class Objective final : public TapGradients {
   std::vector<size_t> part_offsets(int layer) const;  // over the tiles
   // The tiled evaluation: two passes over the tiles when a term gathers.
   void compute_tiled();
-  // Tile `tile`'s pixels of `image` (the plan's shape unless given) through
-  // the network, in the plan's tile buffers; returns the view they hold.
-  ForwardPlan forward_tile(size_t tile, const float* image) const;
-  ForwardPlan forward_tile(const Tile& tile, const float* image, const Shape& image_shape, const ForwardPlan& buffers,
-                           float* tile_x) const;
+  // Tile `tile`'s pixels of `image` (the plan's shape) through the network
+  // into the plan's tile buffers; returns the view that holds them.
+  ForwardPlan& forward_tile(size_t tile, const float* image);
+  // The same for any image (image_shape), with `view` the buffers at the
+  // tile's extent and tile_x its pixels.
+  void forward_tile(const Tile& tile, const float* image, const Shape& image_shape, ForwardPlan& view,
+                    float* tile_x) const;
   // Each term at `layer` on tile `tile`'s part of it (Objective::add, tiled).
   void add_tile_part(int layer, float* grad);
   // The tiled style Grams of one style image: gathered over its tiles.

@@ -12,12 +12,19 @@ Shape extent_shape(const Tile& t) { return Shape{1, t.extent.h, t.extent.w, 3}; 
 
 }  // namespace
 
-Plan::Plan(Model& model, const Shape& image, int last_layer, int tile)
-    : model_(model), shape_(image), last_(last_layer), mark_(model.backend().mark()) {
+// The backward forms of the layers the plan reaches, made before the plan's
+// mark so that they stay with the Model; then the mark.
+size_t Plan::prepared_mark(Model& model, int last_layer) {
   if (model.planned_) {
     throw InvalidArgument("this Model already has a live Plan (a Session): plans on one Model take its memory in "
                           "turn, destroy the previous one first");
   }
+  model.prepare(last_layer);
+  return model.backend().mark();
+}
+
+Plan::Plan(Model& model, const Shape& image, int last_layer, int tile)
+    : model_(model), shape_(image), last_(last_layer), mark_(prepared_mark(model, last_layer)) {
   if (image.h <= 0 || image.w <= 0 || image.n <= 0) {
     throw InvalidArgument("image size " + std::to_string(image.w) + "x" + std::to_string(image.h) + " is empty");
   }
@@ -28,7 +35,10 @@ Plan::Plan(Model& model, const Shape& image, int last_layer, int tile)
   }
   try {
     fwd_ = network().plan(tiled() ? grid_.capacity : shape_, last_, /*with_gradients=*/true);
-    for (const Tile& t : grid_.tiles) network().reserve(extent_shape(t), last_);
+    for (const Tile& t : grid_.tiles) {
+      network().reserve(extent_shape(t), last_);
+      tile_views_.push_back(network().view(fwd_, extent_shape(t)));
+    }
     x_ = allocate_zeroed(shape_.size());
     dx_ = allocate_zeroed(shape_.size());
     if (tiled()) {
@@ -46,8 +56,6 @@ Plan::~Plan() {
   backend().release(mark_);
   model_.planned_ = false;
 }
-
-ForwardPlan Plan::tile_activations(size_t tile) const { return network().view(fwd_, extent_shape(grid_.tiles.at(tile))); }
 
 float* Plan::allocate_zeroed(size_t n) const {
   float* p = backend().allocate(n);

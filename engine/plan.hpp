@@ -42,7 +42,8 @@ class Plan {
 
   bool tiled() const { return !grid_.tiles.empty(); }
   const TileGrid& tiles() const { return grid_; }  // empty when not tiled
-  ForwardPlan tile_activations(size_t tile) const;
+  ForwardPlan& tile_activations(size_t tile) { return tile_views_.at(tile); }
+  const ForwardPlan& tile_activations(size_t tile) const { return tile_views_.at(tile); }
   float* tile_x() const { return tile_x_; }    // (1, extent, 3): the tile's pixels of x
   float* tile_dx() const { return tile_dx_; }  // the gradient w.r.t. them
 
@@ -51,12 +52,15 @@ class Plan {
   std::vector<float> download(const float* src, size_t n) const;
 
  private:
+  static size_t prepared_mark(Model& model, int last_layer);
+
   Model& model_;
   Shape shape_;
   int last_;
   size_t mark_;
   ForwardPlan fwd_;
   TileGrid grid_;
+  std::vector<ForwardPlan> tile_views_;  // fwd_ at each tile's extent, made once
   float* x_ = nullptr;
   float* dx_ = nullptr;
   float* tile_x_ = nullptr;

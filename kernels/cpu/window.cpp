@@ -21,31 +21,33 @@ size_t map_row(int n, int r, int H, int W, int C, const Window& win) {
   return ((static_cast<size_t>(n) * H + win.y + r) * W + win.x) * C;
 }
 
+// f(map, part, floats) for each window row: the row's offset in the map,
+// its offset in the window's own (N,h,w,C) layout, and its length; rows in
+// parallel when there are enough floats to share.
+template <typename F>
+void for_each_window_row(const char* op, int N, int H, int W, int C, const Window& win, F f) {
+  check_window(op, H, W, win);
+  const size_t row = row_floats(win, C);
+  const int rows = N * win.h;
+#pragma omp parallel for schedule(static) if (row * rows >= kParallelMinFloats)
+  for (int i = 0; i < rows; ++i) f(map_row(i / win.h, i % win.h, H, W, C, win), static_cast<size_t>(i) * row, row);
+}
+
 }  // namespace
 
 void copy_window(float* dst, const float* src, int N, int H, int W, int C, const Window& win) {
-  check_window("copy_window", H, W, win);
-  const size_t row = row_floats(win, C);
-  const int rows = N * win.h;
-#pragma omp parallel for schedule(static) if (row * rows >= kParallelMinFloats)
-  for (int i = 0; i < rows; ++i) {
-    const int n = i / win.h, r = i % win.h;
-    std::memcpy(dst + static_cast<size_t>(i) * row, src + map_row(n, r, H, W, C, win), row * sizeof(float));
-  }
+  for_each_window_row("copy_window", N, H, W, C, win, [&](size_t map, size_t part, size_t n) {
+    std::memcpy(dst + part, src + map, n * sizeof(float));
+  });
 }
 
 void add_window(float* dst, const float* src, int N, int H, int W, int C, const Window& win) {
-  check_window("add_window", H, W, win);
-  const size_t row = row_floats(win, C);
-  const int rows = N * win.h;
-#pragma omp parallel for schedule(static) if (row * rows >= kParallelMinFloats)
-  for (int i = 0; i < rows; ++i) {
-    const int n = i / win.h, r = i % win.h;
-    float* d = dst + map_row(n, r, H, W, C, win);
-    const float* s = src + static_cast<size_t>(i) * row;
+  for_each_window_row("add_window", N, H, W, C, win, [&](size_t map, size_t part, size_t n) {
+    float* d = dst + map;
+    const float* s = src + part;
 #pragma omp simd
-    for (size_t k = 0; k < row; ++k) d[k] += s[k];
-  }
+    for (size_t k = 0; k < n; ++k) d[k] += s[k];
+  });
 }
 
 void add_window_reference(double* dst, const double* src, int N, int H, int W, int C, const Window& win) {
