@@ -83,7 +83,6 @@ void Options::validate(const std::vector<LayerSpec>& layers) const {
   require(loss_every >= 1, "loss every must be >= 1 (read the losses every N iterations), got " +
                                std::to_string(loss_every));
   require(tile >= 0 && tile <= 16384, "tile must be in 0..16384 px (0: no tiling), got " + std::to_string(tile));
-
   require_weight(content_weight, "content weight");
   require_weight(style_weight, "style weight");
   require_weight(tv_weight, "tv weight");

@@ -68,8 +68,8 @@ std::unique_ptr<Session> SessionMaker::on_model(std::shared_ptr<Model> model, co
     s.plan.reset();
     throw OutOfMemory(std::string(e.what()) + " while planning a " + std::to_string(width) + "x" +
                       std::to_string(height) + " image on " + s.model->backend().name() +
-                      ": lower the image size (--image-size), or the L-BFGS history (--lbfgs-history), "
-                      "or use Adam (--optimizer adam)");
+                      ": tile it (--tile, e.g. 512), lower the image size (--image-size) or the L-BFGS history "
+                      "(--lbfgs-history), or use Adam (--optimizer adam)");
   }
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
