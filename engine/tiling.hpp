@@ -10,7 +10,7 @@
 // 2^pools), so every pool pairs the same pixels as untiled, and a tile's
 // edge that is not the image's is a multiple of `align` away.
 //
-// Positions in the halo are wrong (zero padding where the image goes on)
+// Positions in the halo may be wrong (zero padding where the image goes on)
 // and are never used: each loss reads only interiors, and the gradient of
 // each interior position flows back through exact activations to the whole
 // extent, where the tiles' gradients are summed (Objective).
