@@ -134,10 +134,6 @@ uint64_t weight_bytes(const NetworkWeights& w) {
   return floats * sizeof(float);
 }
 
-bool runs_on_cuda(const ComputeOptions& c) {
-  return c.device == Device::Cuda || (c.device == Device::Auto && cuda_available());
-}
-
 // One scale, planned by the Session the run would make (SessionMaker tells
 // after each part it allocates), then its targets: each style image's pass
 // allocates scratch and frees it.
@@ -171,9 +167,13 @@ MemoryEstimate::Scale estimate_scale(const std::shared_ptr<Model>& model, Sizing
 
 }  // namespace
 
+bool memory_estimate_covers(const ComputeOptions& c) {
+  return !(c.device == Device::Cuda || (c.device == Device::Auto && cuda_available()));
+}
+
 MemoryEstimate estimate_memory(const Image& content, const std::vector<Image>& styles, const Options& options,
                                bool host_weights, const NetworkWeights* shapes_from) {
-  if (runs_on_cuda(options.compute)) {
+  if (!memory_estimate_covers(options.compute)) {
     throw InvalidArgument("memory estimate: only the cpu backend's memory is estimated so far, and this run would "
                           "use cuda; ask for --device cpu");
   }

@@ -79,9 +79,10 @@ std::vector<Shape> Network::layer_shapes(const Shape& input, int last) const {
   return shapes;
 }
 
-void Network::reserve(const Shape& input, int last) const {
-  const std::vector<Shape> shapes = layer_shapes(input, last);
-  for (int i = 0; i <= last; ++i) {
+void Network::reserve(const Shape& input, int last) const { reserve(input, layer_shapes(input, last)); }
+
+void Network::reserve(const Shape& input, const std::vector<Shape>& shapes) const {
+  for (size_t i = 0; i < shapes.size(); ++i) {
     if (layers_[i].kind == LayerKind::Conv3x3) backend_.reserve_conv2d(i == 0 ? input : shapes[i - 1], layers_[i].cout);
   }
 }
@@ -90,7 +91,7 @@ ForwardPlan Network::plan(const Shape& input, int last, bool with_gradients) con
   ForwardPlan p;
   p.input = input;
   p.shapes = layer_shapes(input, last);
-  reserve(input, last);
+  reserve(input, p.shapes);
   size_t largest = input.size();
   for (const Shape& s : p.shapes) {
     p.outs.push_back(backend_.allocate(s.size()));

@@ -69,6 +69,9 @@ class Network {
     const float* w_dgrad = nullptr;  // the backend's dgrad form of w, made once
   };
 
+  // reserve() for the layer shapes layer_shapes(input, last) gave.
+  void reserve(const Shape& input, const std::vector<Shape>& shapes) const;
+
   Backend& backend_;
   std::vector<LayerSpec> layers_;
   std::vector<ConvParams> params_;  // per layer; empty for pools

@@ -18,6 +18,14 @@ size_t gram_floats(const Shape& f) { return static_cast<size_t>(f.c) * f.c; }
 // untiled loss.
 float part_weight(float weight, const TilePart& p) { return static_cast<float>(weight * p.share); }
 
+// gram (C,C) += share * gram(part's features): one tile's part of the
+// whole image's Gram, through `part_gram` scratch.
+void gather_gram(Backend& b, float* gram, float* part_gram, const float* features, const TilePart& p) {
+  const size_t cc = static_cast<size_t>(p.shape.c) * p.shape.c;
+  b.gram(part_gram, features, p.shape);
+  b.axpy(gram, static_cast<float>(p.share), nullptr, part_gram, cc);
+}
+
 // A mask at a layer's resolution, whole, and where a tile's part of it goes
 // (tiled plans: one scratch shared by every masked term).
 struct LayerMask {
@@ -43,20 +51,18 @@ class ContentTerm : public LossTerm {
   virtual void set_target(Backend& b, const float* P, const Shape& s) { b.copy(target_, P, s.size()); }
   float* target() const { return target_; }
 
-  // Tiled: target_ holds each tile's part in turn, tile i's at offsets[i],
+  // Tiled: target_ holds each tile's part in turn, at the part's offset,
   // taken from the tile's map of the content image's tap.
-  void set_part_offsets(std::vector<size_t> offsets) { part_offsets_ = std::move(offsets); }
-  virtual void set_part_target(Backend& b, const float* map, const Shape& ms, const TilePart& p, size_t tile) {
-    b.copy_window(target_ + part_offsets_.at(tile), map, ms, p.window);
+  virtual void set_part_target(Backend& b, const float* map, const Shape& ms, const TilePart& p) {
+    b.copy_window(target_ + p.offset, map, ms, p.window);
   }
-  void add_part(Backend& b, float* loss, float* grad, const float* features, const TilePart& p, size_t tile) override {
-    b.content_loss(loss, grad, features, target_ + part_offsets_.at(tile), p.shape.size(), part_weight(weight_, p));
+  void add_part(Backend& b, float* loss, float* grad, const float* features, const TilePart& p) override {
+    b.content_loss(loss, grad, features, target_ + p.offset, p.shape.size(), part_weight(weight_, p));
   }
 
  protected:
   float weight_;
   float* target_;  // (1,H,W,C) at the layer; tiled, the tiles' parts one after another
-  std::vector<size_t> part_offsets_;
 };
 
 // weight * mean((m F - m P)^2) over the tap, m the content mask at the
@@ -81,17 +87,17 @@ class MaskedContentTerm final : public ContentTerm {
     b.pixel_scale(target_, P, mask_.values, s, /*accumulate=*/false);
   }
   // Tiled: the same on the part, with the part's mask values.
-  void set_part_target(Backend& b, const float* map, const Shape& ms, const TilePart& p, size_t tile) override {
-    ContentTerm::set_part_target(b, map, ms, p, tile);
-    float* t = target_ + part_offsets_.at(tile);
+  void set_part_target(Backend& b, const float* map, const Shape& ms, const TilePart& p) override {
+    ContentTerm::set_part_target(b, map, ms, p);
+    float* t = target_ + p.offset;
     b.pixel_scale(t, t, mask_.part_of(b, p), p.shape, /*accumulate=*/false);
   }
-  void add_part(Backend& b, float* loss, float* grad, const float* features, const TilePart& p, size_t tile) override {
+  void add_part(Backend& b, float* loss, float* grad, const float* features, const TilePart& p) override {
     const float* m = mask_.part_of(b, p);
     const Shape& s = p.shape;
     b.pixel_scale(masked_, features, m, s, /*accumulate=*/false);
     b.fill(masked_grad_, 0.f, s.size());
-    b.content_loss(loss, masked_grad_, masked_, target_ + part_offsets_.at(tile), s.size(), part_weight(weight_, p));
+    b.content_loss(loss, masked_grad_, masked_, target_ + p.offset, s.size(), part_weight(weight_, p));
     b.pixel_scale(grad, masked_grad_, m, s, /*accumulate=*/true);
   }
 
@@ -119,10 +125,9 @@ class StyleTerm : public LossTerm {
   bool gathers() const override { return true; }
   void begin(Backend& b) override { b.fill(gram_, 0.f, gram_size_); }
   void gather(Backend& b, const float* features, const TilePart& p) override {
-    b.gram(part_gram_, features, p.shape);
-    b.axpy(gram_, static_cast<float>(p.share), nullptr, part_gram_, gram_size_);
+    gather_gram(b, gram_, part_gram_, features, p);
   }
-  void add_part(Backend& b, float* loss, float* grad, const float* features, const TilePart& p, size_t) override {
+  void add_part(Backend& b, float* loss, float* grad, const float* features, const TilePart& p) override {
     b.style_loss(loss, grad, features, gram_, target_, p.shape, part_weight(weight_, p));
   }
 
@@ -172,11 +177,11 @@ class MaskedStyleTerm final : public StyleTerm {
     b.pixel_scale(masked_, features, mask_.part_of(b, p), p.shape, /*accumulate=*/false);
     StyleTerm::gather(b, masked_, p);
   }
-  void add_part(Backend& b, float* loss, float* grad, const float* features, const TilePart& p, size_t tile) override {
+  void add_part(Backend& b, float* loss, float* grad, const float* features, const TilePart& p) override {
     const float* m = mask_.part_of(b, p);
     b.pixel_scale(masked_, features, m, p.shape, /*accumulate=*/false);
     b.pixel_scale(masked_, masked_, m, p.shape, /*accumulate=*/false);
-    StyleTerm::add_part(b, loss, grad, masked_, p, tile);
+    StyleTerm::add_part(b, loss, grad, masked_, p);
   }
 
  private:
@@ -252,7 +257,7 @@ std::vector<int> layer_strides(const std::vector<LayerSpec>& layers, int last) {
 
 }  // namespace
 
-void LossTerm::add_part(Backend&, float*, float*, const float*, const TilePart&, size_t) {
+void LossTerm::add_part(Backend&, float*, float*, const float*, const TilePart&) {
   throw Error("this loss term has no tiled form");  // the image's terms run on the whole image
 }
 
@@ -306,15 +311,11 @@ Objective::Objective(Plan& plan, const Options& o) : plan_(plan) {
     b.reserve_content_loss(fs.size());
     float* target = plan.allocate_zeroed(fs.size());
     if (!mask_content) {
-      auto term = std::make_unique<ContentTerm>(l, w, target);
-      if (plan.tiled()) term->set_part_offsets(part_offsets(l));
-      terms_.push_back(std::move(term));
+      terms_.push_back(std::make_unique<ContentTerm>(l, w, target));
       continue;
     }
     const LayerMask mask = layer_mask(plan, mask_at_layer(content_mask, fs.w, fs.h), fs, mask_part_);
-    auto term = std::make_unique<MaskedContentTerm>(l, w, target, mask, scratch, grad_scratch);
-    if (plan.tiled()) term->set_part_offsets(part_offsets(l));
-    terms_.push_back(std::move(term));
+    terms_.push_back(std::make_unique<MaskedContentTerm>(l, w, target, mask, scratch, grad_scratch));
   }
   const std::vector<float> blend = masked_styles_ > 0 ? masked_blend(o.style_blend_weights, masked_styles_)
                                                       : std::vector<float>{};
@@ -372,18 +373,13 @@ void Objective::plan_tiles(const std::vector<int>& content_layers, bool masked) 
   for (size_t t = 0; t < grid.tiles.size(); ++t) {
     const ForwardPlan& view = plan_.tile_activations(t);
     parts_.emplace_back();
-    part_offset_.push_back(offset);
     for (size_t l = 0; l < layer_maps_.size(); ++l) {
-      parts_[t].push_back(tile_part(grid.tiles[t], strides_[l], view.shapes[l], layer_maps_[l]));
-      offset[l] += parts_[t][l].shape.size();
+      TilePart p = tile_part(grid.tiles[t], strides_[l], view.shapes[l], layer_maps_[l]);
+      p.offset = offset[l];
+      offset[l] += p.shape.size();
+      parts_[t].push_back(p);
     }
   }
-}
-
-std::vector<size_t> Objective::part_offsets(int layer) const {
-  std::vector<size_t> o;
-  for (const auto& tile : part_offset_) o.push_back(tile[layer]);
-  return o;
 }
 
 template <typename T>
@@ -413,7 +409,7 @@ void Objective::set_content(const Image& content) {
         const int l = t->layer();
         const TilePart& p = parts_[i][l];
         if (p.empty()) continue;
-        static_cast<ContentTerm&>(*t).set_part_target(b, view.outs[l], view.shapes[l], p, i);
+        static_cast<ContentTerm&>(*t).set_part_target(b, view.outs[l], view.shapes[l], p);
       }
     }
     have_content_ = true;
@@ -491,8 +487,7 @@ std::vector<std::vector<float>> Objective::tiled_style_grams(const Image& img) c
       const TilePart p = tile_part(tile, strides_[l], view.shapes[l], maps[l]);
       if (p.empty()) continue;
       b.copy_window(part_, view.outs[l], view.shapes[l], p.window);
-      b.gram(part_gram_, part_, p.shape);
-      b.axpy(grams[k], static_cast<float>(p.share), nullptr, part_gram_, gram_floats(maps[l]));
+      gather_gram(b, grams[k], part_gram_, part_, p);
     }
   }
   std::vector<std::vector<float>> out;
@@ -590,7 +585,7 @@ void Objective::add_tile_part(int layer, float* grad) {
   b.fill(part_grad_, 0.f, p.shape.size());
   for (size_t i = 0; i < terms_.size(); ++i) {
     if (terms_[i]->layer() != layer) continue;
-    terms_[i]->add_part(b, part_loss_, part_grad_, part_, p, tile_);
+    terms_[i]->add_part(b, part_loss_, part_grad_, part_, p);
     b.axpy(loss_slot(i), 1.f, nullptr, part_loss_, 1);
   }
   b.add_window(grad, map, p.window, part_grad_);
@@ -683,7 +678,7 @@ std::vector<float> Objective::content_target(int layer) const {
   const size_t c = static_cast<size_t>(map.c);
   for (size_t i = 0; i < parts_.size(); ++i) {
     const Window& g = parts_[i][layer].global;
-    const float* part = stored.data() + part_offset_[i][layer];
+    const float* part = stored.data() + parts_[i][layer].offset;
     for (int r = 0; r < g.h; ++r) {
       std::copy_n(part + r * g.w * c, g.w * c, target.data() + ((static_cast<size_t>(g.y) + r) * map.w + g.x) * c);
     }

@@ -45,8 +45,7 @@ class LossTerm {
   virtual bool gathers() const { return false; }
   virtual void begin(Backend& /*backend*/) {}
   virtual void gather(Backend& /*backend*/, const float* /*features*/, const TilePart& /*part*/) {}
-  virtual void add_part(Backend& backend, float* loss, float* grad, const float* features, const TilePart& part,
-                        size_t tile);
+  virtual void add_part(Backend& backend, float* loss, float* grad, const float* features, const TilePart& part);
 
  private:
   TermKind kind_;
@@ -97,7 +96,6 @@ class Objective final : public TapGradients {
   // Tiled: each tile's part of every layer, the content targets' layout
   // and the part scratch (before the terms, which take the scratch).
   void plan_tiles(const std::vector<int>& content_layers, bool masked);
-  std::vector<size_t> part_offsets(int layer) const;  // over the tiles
   // The tiled evaluation: two passes over the tiles when a term gathers.
   void compute_tiled();
   // Tile `tile`'s pixels of `image` (the plan's shape) through the network
@@ -135,7 +133,6 @@ class Objective final : public TapGradients {
   std::vector<Shape> layer_maps_;   // each layer's untiled output shape
   std::vector<int> strides_;        // each layer's 2^pools
   std::vector<std::vector<TilePart>> parts_;     // [tile][layer]
-  std::vector<std::vector<size_t>> part_offset_; // [tile][layer]: where the part's content target starts
   float* part_ = nullptr;       // one part's features, the largest any tap has
   float* part_grad_ = nullptr;  // and its gradient
   size_t largest_part_ = 0;     // floats of the largest part any tap can have

@@ -55,6 +55,10 @@ struct TilePart {
   Window global;  // the same positions in the untiled layer's map
   Shape shape;    // (n, window.h, window.w, c)
   double share;   // window pixels / the untiled layer's pixels
+  // Where the part starts when every tile's part of the layer is stored one
+  // after another, in tile order (a tiled content target): set by the
+  // caller that lays them out (Objective), 0 from tile_part.
+  size_t offset = 0;
   bool empty() const { return window.h <= 0 || window.w <= 0; }
 };
 // `stride` is 2^pools up to the layer, `layer_map` the untiled layer shape.

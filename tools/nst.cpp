@@ -420,9 +420,7 @@ std::string image_tag(size_t i, size_t n) {
 void choose_tiling(const CliOptions& c, const std::vector<nst::Image>& contents,
                    const std::vector<nst::Image>& styles, nst::Options& opt, const nst::LogFn& log,
                    const nst::NetworkWeights* weights) {
-  const bool on_cuda = opt.compute.device == nst::Device::Cuda ||
-                       (opt.compute.device == nst::Device::Auto && nst::cuda_available());
-  if (c.tile_given || on_cuda) return;
+  if (c.tile_given || !nst::memory_estimate_covers(opt.compute)) return;
   const uint64_t limit = c.max_memory > 0 ? c.max_memory : nst::available_host_memory();
   if (limit == 0) return;
   const char* against = c.max_memory > 0 ? "--max-memory" : "the memory available";

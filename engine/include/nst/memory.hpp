@@ -36,6 +36,10 @@ struct MemoryEstimate {
 // whose shapes the planning takes (their values are not read); without
 // them the estimate makes zero weights of its own, 56 MB for VGG16 for
 // the time it runs.
+// Whether estimate_memory covers the backend `compute` selects: the cpu
+// backend's only, so far.
+bool memory_estimate_covers(const ComputeOptions& compute);
+
 MemoryEstimate estimate_memory(const Image& content, const std::vector<Image>& styles, const Options& options,
                                bool host_weights = true, const NetworkWeights* shapes_from = nullptr);
 
