@@ -9,6 +9,8 @@
 #   iteration_cuda_<conv>_<gram>.json   nst_bench_iteration --device cuda, 512 and 1024 px,
 #                               for conv {cudnn,custom} x gram {cublas,custom}
 #   iteration_cpu.json          nst_bench_iteration --device cpu, 256 and 512 px
+#   cuda_memory.txt             bench/cuda_memory_check.sh: the --dry-run estimate
+#                               against the device memory runs hold, 512 and 1024 px
 #   summary.txt                 bench/summarize.py's tables (also printed)
 # A failing step is reported and the others still run; the exit status is
 # non-zero if any step failed.
@@ -78,6 +80,7 @@ if [ "$have_gpu" = 1 ]; then
         --benchmark_out="$out/iteration_cuda_${conv}_${gram}.json" --benchmark_out_format=json
     done
   done
+  step cuda_memory "$out/cuda_memory_log.txt" bench/cuda_memory_check.sh "$build" "$out/cuda_memory.txt"
 fi
 step iteration_cpu "$out/iteration_cpu.txt" "$build/nst_bench_iteration" --device cpu --image-size 256,512 \
   --benchmark_out="$out/iteration_cpu.json" --benchmark_out_format=json

@@ -9,12 +9,13 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "engine/arena.hpp"
 #include "kernels/cuda/blas1.hpp"
-#include "nst/error.hpp"
 #include "kernels/cuda/conv2d.hpp"
 #include "kernels/cuda/elementwise.hpp"
 #include "kernels/cuda/losses.hpp"
@@ -33,107 +34,84 @@
 NST_CUDA_BEGIN
 namespace {
 
-// A bump allocator over device chunks with the Backend's mark/release stack
-// discipline. Positions count bytes over all chunks ever opened, so a mark
-// is one number. On a GPU chunks are large (few cudaMalloc calls, all at
-// planning time); under emulation every allocation gets its own chunk so
-// that the emulator's guard regions sit right after each buffer.
-class DeviceArena {
- public:
-  ~DeviceArena() {
-    for (const Chunk& c : chunks_) cudaFree(c.ptr);
-  }
-
-  void* allocate(size_t bytes) {
-    const size_t rounded = round_up(std::max<size_t>(bytes, 1), kAlign);
-    if (chunks_.empty() || chunks_.back().used + rounded > chunks_.back().size) open_chunk(rounded, bytes);
-    Chunk& c = chunks_.back();
-    void* p = static_cast<char*>(c.ptr) + c.used;
-    c.used += rounded;
-    return p;
-  }
-  size_t mark() const { return chunks_.empty() ? 0 : chunks_.back().base + chunks_.back().used; }
-  void release(size_t mark) {
-    while (!chunks_.empty() && chunks_.back().base >= mark && chunks_.size() > 1) {
-      NST_CUDA_CHECK(cudaFree(chunks_.back().ptr));
-      chunks_.pop_back();
-    }
-    if (!chunks_.empty()) chunks_.back().used = mark > chunks_.back().base ? mark - chunks_.back().base : 0;
-  }
-
- private:
-  struct Chunk {
-    void* ptr;
-    size_t size, used, base;
-  };
-  static constexpr size_t kAlign = 256;
-#if defined(NST_EMU)
-  static constexpr size_t kChunkBytes = 0;
-#else
-  static constexpr size_t kChunkBytes = size_t{64} << 20;
-#endif
-  static size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
-
-  // A chunk for an allocation of `rounded` bytes (`exact` requested).
-  void open_chunk(size_t rounded, size_t exact) {
-    Chunk c{nullptr, std::max(rounded, kChunkBytes), 0,
-            chunks_.empty() ? 0 : chunks_.back().base + chunks_.back().size};
-    // Under emulation the chunk is exactly the request, so that the
-    // emulator's guard starts at the buffer's last byte + 1.
-    const size_t bytes = kChunkBytes == 0 ? std::max<size_t>(exact, 1) : c.size;
-    const cudaError_t status = cudaMalloc(&c.ptr, bytes);
+// cudaMalloc for the arena and the scratch buffers (engine/arena.hpp).
+struct DeviceMemory {
+  void* get(size_t bytes) {
+    void* p = nullptr;
+    const cudaError_t status = cudaMalloc(&p, bytes);
     if (status == cudaErrorMemoryAllocation) {
       (void)cudaGetLastError();  // clear it, the device is still usable
-      throw OutOfMemory("cannot allocate " + std::to_string((bytes + (1 << 20) - 1) >> 20) +
-                        " MB of device memory (" + std::to_string(c.base >> 20) + " MB already held)");
+      return nullptr;
     }
     NST_CUDA_CHECK(status);
-    chunks_.push_back(c);
+    return p;
   }
-
-  std::vector<Chunk> chunks_;
+  void put(void* p, size_t) { NST_CUDA_CHECK(cudaFree(p)); }
 };
 
-// Device scratch that only grows, and only in reserve_* / planning calls.
-template <typename T>
-class Scratch {
- public:
-  ~Scratch() { cudaFree(ptr_); }
-  // Returns whether the buffer moved.
-  bool reserve(size_t n) {
-    if (n <= n_) return false;
-    if (ptr_ != nullptr) NST_CUDA_CHECK(cudaFree(ptr_));
-    ptr_ = nullptr;
-    NST_CUDA_CHECK(cudaMalloc(&ptr_, n * sizeof(T)));
-    n_ = n;
-    return true;
-  }
-  T* get(size_t n, const char* what) const {
-    if (n > n_) throw Error(std::string("cuda backend: ") + what + " scratch was not reserved while planning");
-    return ptr_;
-  }
+// On a GPU chunks are large (few cudaMalloc calls, all at planning time);
+// under emulation every allocation gets its own chunk so that the
+// emulator's guard regions sit right after each buffer.
+#if defined(NST_EMU)
+constexpr size_t kArenaChunkBytes = 0;
+#else
+constexpr size_t kArenaChunkBytes = size_t{64} << 20;
+#endif
 
- private:
-  T* ptr_ = nullptr;
-  size_t n_ = 0;
+// The scratch buffers of the losses, vector ops and pixel transfers, and
+// the rules that size them: one set for the backend and its sizing twin.
+template <class Memory>
+struct ScratchBuffers {
+  explicit ScratchBuffers(Memory& m) : gram(m), loss(m), vector(m), bytes(m) {}
+  // Each returns whether a buffer moved.
+  bool reserve_conv2d(const Shape& x, int cout) {
+    // Every conv output may be a style tap, of the image or of a style image.
+    return gram.reserve(gram_workspace_floats(x.n, x.h * x.w, cout));
+  }
+  bool reserve_style_loss(const Shape& f) { return loss.reserve(style_loss_workspace_floats(f.n, f.h * f.w, f.c)); }
+  bool reserve_content_loss(size_t n) { return loss.reserve(content_loss_workspace_floats(n)); }
+  bool reserve_tv_loss(const Shape& x) { return loss.reserve(tv_loss_workspace_floats(x.n, x.h, x.w, x.c)); }
+  bool reserve_vector_ops(size_t n) { return vector.reserve(blas1_workspace_floats(n)); }
+  // Staging for 8-bit RGB pixels, at preprocess/deprocess.
+  void reserve_pixels(size_t pixels) { bytes.reserve(pixels * 3); }
+  uint64_t held() const { return gram.bytes() + loss.bytes() + vector.bytes() + bytes.bytes(); }
+
+  Scratch<Memory, float> gram, loss, vector;
+  Scratch<Memory, uint8_t> bytes;
 };
 
 const char* conv_algo_name(ConvAlgo a) { return a == ConvAlgo::Cudnn ? "cudnn" : "custom"; }
 const char* gram_algo_name(GramAlgo a) { return a == GramAlgo::Cublas ? "cublas" : "custom"; }
 
+const char* build_name() {
+#if defined(NST_EMU)
+  return "emulated on the CPU";
+#else
+  return "device 0";
+#endif
+}
+
+// Throws nst::DeviceError for an algorithm this build lacks.
+void check_algorithms_built(const ComputeOptions& o) {
+#if !defined(NST_HAVE_CUDA_VENDOR)
+  if (o.conv_algo == ConvAlgo::Cudnn || o.gram_algo == GramAlgo::Cublas) {
+    throw DeviceError(std::string("this cuda backend (") + build_name() +
+                      ") has no cuDNN/cuBLAS; use conv algo 'custom' and gram algo 'custom'");
+  }
+#elif !NST_BACKEND_CUDNN
+  if (o.conv_algo == ConvAlgo::Cudnn) {
+    throw DeviceError("this build of nst found no cuDNN; use --conv-algo custom (or install cuDNN and rebuild)");
+  }
+#else
+  (void)o;
+#endif
+}
+
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(const ComputeOptions& o) : conv_algo_(o.conv_algo), gram_algo_(o.gram_algo) {
-#if !defined(NST_HAVE_CUDA_VENDOR)
-    if (conv_algo_ == ConvAlgo::Cudnn || gram_algo_ == GramAlgo::Cublas) {
-      throw DeviceError(std::string("this cuda backend (") + build_name() +
-                        ") has no cuDNN/cuBLAS; use conv algo 'custom' and gram algo 'custom'");
-    }
-#elif !NST_BACKEND_CUDNN
-    if (conv_algo_ == ConvAlgo::Cudnn) {
-      throw DeviceError("this build of nst found no cuDNN; use --conv-algo custom (or install cuDNN and rebuild)");
-    }
-#endif
+  explicit CudaBackend(const ComputeOptions& o)
+      : conv_algo_(o.conv_algo), gram_algo_(o.gram_algo), arena_(memory_, kArenaChunkBytes), scratch_(memory_) {
+    check_algorithms_built(o);
     NST_CUDA_CHECK(cudaSetDevice(0));
     NST_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     NST_CUDA_CHECK(cudaMalloc(&step_, sizeof(int)));
@@ -189,18 +167,11 @@ class CudaBackend final : public Backend {
     // comes next): it is dropped and made again on the next evaluation.
     moved(true);
   }
-  void reserve_conv2d(const Shape& x, int cout) override {
-    // Every conv output may be a style tap, of the image or of a style image.
-    moved(gram_ws_.reserve(gram_workspace_floats(x.n, x.h * x.w, cout)));
-  }
-  void reserve_style_loss(const Shape& f) override {
-    moved(loss_ws_.reserve(style_loss_workspace_floats(f.n, f.h * f.w, f.c)));
-  }
-  void reserve_content_loss(size_t n) override { moved(loss_ws_.reserve(content_loss_workspace_floats(n))); }
-  void reserve_tv_loss(const Shape& x) override {
-    moved(loss_ws_.reserve(tv_loss_workspace_floats(x.n, x.h, x.w, x.c)));
-  }
-  void reserve_vector_ops(size_t n) override { moved(vector_ws_.reserve(blas1_workspace_floats(n))); }
+  void reserve_conv2d(const Shape& x, int cout) override { moved(scratch_.reserve_conv2d(x, cout)); }
+  void reserve_style_loss(const Shape& f) override { moved(scratch_.reserve_style_loss(f)); }
+  void reserve_content_loss(size_t n) override { moved(scratch_.reserve_content_loss(n)); }
+  void reserve_tv_loss(const Shape& x) override { moved(scratch_.reserve_tv_loss(x)); }
+  void reserve_vector_ops(size_t n) override { moved(scratch_.reserve_vector_ops(n)); }
 
   void upload(float* dst, const float* src, size_t n) override {
     NST_CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyHostToDevice, stream_));
@@ -265,16 +236,16 @@ class CudaBackend final : public Backend {
     if (cublas_) return cublas_->gram(G, F, fs.n, fs.h * fs.w, fs.c, GramMethod::Syrk);
 #endif
     const int hw = fs.h * fs.w;
-    cuda::gram(G, F, fs.n, hw, fs.c, gram_ws_.get(gram_workspace_floats(fs.n, hw, fs.c), "gram"), stream_);
+    cuda::gram(G, F, fs.n, hw, fs.c, scratch_.gram.get(gram_workspace_floats(fs.n, hw, fs.c), "gram"), stream_);
   }
   void content_loss(float* loss, float* dF, const float* F, const float* P, size_t n, float weight) override {
-    cuda::content_loss(loss, dF, F, P, n, weight, loss_ws_.get(content_loss_workspace_floats(n), "content loss"),
+    cuda::content_loss(loss, dF, F, P, n, weight, scratch_.loss.get(content_loss_workspace_floats(n), "content loss"),
                        stream_);
   }
   void style_loss(float* loss, float* dF, const float* F, const float* G, const float* A, const Shape& fs,
                   float weight) override {
     const int hw = fs.h * fs.w;
-    float* ws = loss_ws_.get(style_loss_workspace_floats(fs.n, hw, fs.c), "style loss");
+    float* ws = scratch_.loss.get(style_loss_workspace_floats(fs.n, hw, fs.c), "style loss");
 #if defined(NST_HAVE_CUDA_VENDOR)
     if (cublas_) {
       // D = G - A goes first in the workspace, the loss partials after it.
@@ -287,7 +258,7 @@ class CudaBackend final : public Backend {
   }
   void tv_loss(float* loss, float* dx, const float* x, const Shape& xs, float weight) override {
     cuda::tv_loss(loss, dx, x, xs.n, xs.h, xs.w, xs.c, weight,
-                  loss_ws_.get(tv_loss_workspace_floats(xs.n, xs.h, xs.w, xs.c), "tv loss"), stream_);
+                  scratch_.loss.get(tv_loss_workspace_floats(xs.n, xs.h, xs.w, xs.c), "tv loss"), stream_);
   }
   void pixel_scale(float* y, const float* x, const float* m, const Shape& xs, bool accumulate) override {
     cuda::pixel_scale(y, x, m, xs.pixels(), xs.c, accumulate, stream_);
@@ -310,15 +281,15 @@ class CudaBackend final : public Backend {
     synchronize();
   }
   void preprocess(float* x, const uint8_t* rgb, size_t pixels) override {
-    bytes_.reserve(pixels * 3);
-    uint8_t* d = bytes_.get(pixels * 3, "pixel");
+    scratch_.reserve_pixels(pixels);
+    uint8_t* d = scratch_.bytes.get(pixels * 3, "pixel");
     NST_CUDA_CHECK(cudaMemcpyAsync(d, rgb, pixels * 3, cudaMemcpyHostToDevice, stream_));
     cuda::preprocess(x, d, pixels, stream_);
     synchronize();
   }
   void deprocess(uint8_t* rgb, const float* x, size_t pixels) override {
-    bytes_.reserve(pixels * 3);
-    uint8_t* d = bytes_.get(pixels * 3, "pixel");
+    scratch_.reserve_pixels(pixels);
+    uint8_t* d = scratch_.bytes.get(pixels * 3, "pixel");
     cuda::deprocess(d, x, pixels, stream_);
     NST_CUDA_CHECK(cudaMemcpyAsync(rgb, d, pixels * 3, cudaMemcpyDeviceToHost, stream_));
     synchronize();
@@ -327,10 +298,10 @@ class CudaBackend final : public Backend {
   // ---- vector ops --------------------------------------------------------------------
   // Queued on the stream like every op: results stay on the device.
   void dot(float* result, const float* a, const float* b, size_t n) override {
-    cuda::dot(result, a, b, n, vector_ws_.get(blas1_workspace_floats(n), "vector op"), stream_);
+    cuda::dot(result, a, b, n, scratch_.vector.get(blas1_workspace_floats(n), "vector op"), stream_);
   }
   void asum(float* result, const float* a, size_t n) override {
-    cuda::asum(result, a, n, vector_ws_.get(blas1_workspace_floats(n), "vector op"), stream_);
+    cuda::asum(result, a, n, scratch_.vector.get(blas1_workspace_floats(n), "vector op"), stream_);
   }
   void axpy(float* y, float alpha, const float* scale, const float* x, size_t n) override {
     cuda::axpy(y, alpha, scale, x, n, stream_);
@@ -384,13 +355,6 @@ class CudaBackend final : public Backend {
 #endif
   }
 
-  static const char* build_name() {
-#if defined(NST_EMU)
-    return "emulated on the CPU";
-#else
-    return "device 0";
-#endif
-  }
 
 #if NST_BACKEND_CUDNN
   // The cuDNN plan of a layer: made at the layer's first call (set_content
@@ -414,9 +378,9 @@ class CudaBackend final : public Backend {
   cudaStream_t stream_ = nullptr;
   int* step_ = nullptr;       // device: Adam's step number
   int* host_step_ = nullptr;  // pinned staging for it
-  DeviceArena arena_;
-  Scratch<float> gram_ws_, loss_ws_, vector_ws_;
-  Scratch<uint8_t> bytes_;
+  DeviceMemory memory_;
+  Arena<DeviceMemory> arena_;
+  ScratchBuffers<DeviceMemory> scratch_;
 #if NST_BACKEND_CUDNN
   std::unique_ptr<CudnnConv> cudnn_;
   std::map<std::tuple<int, int, int, int, int, const float*>, int> cudnn_plans_;
@@ -428,6 +392,83 @@ class CudaBackend final : public Backend {
   int runs_ = 0;
   cudaGraphExec_t graph_exec_ = nullptr;
 #endif
+};
+
+
+// The cuda backend's twin for the memory estimate: the same arena, scratch
+// buffers and rules on counted memory, and what the vendor libraries hold.
+class CudaSizingBackend final : public SizingBackend {
+ public:
+  explicit CudaSizingBackend(const ComputeOptions& o)
+      : options_(o), arena_(memory_, kArenaChunkBytes), scratch_(memory_) {
+    check_algorithms_built(o);
+    memory_.get(sizeof(int));  // Adam's step number
+#if defined(NST_HAVE_CUDA_VENDOR)
+    if (o.gram_algo == GramAlgo::Cublas) vendor_ += take(CublasOptions{}.workspace_bytes);
+#endif
+  }
+
+  std::string name() const override { return "cuda"; }
+  std::string weights_label() const override { return "device: weights and dgrad kernels"; }
+  std::string bounds() const override {
+    if (options_.conv_algo != ConvAlgo::Cudnn) return {};
+    return "cuDNN's workspace is counted at its limit (" + std::to_string(cudnn_workspace_limit() >> 20) +
+           " MB): cuDNN chooses its algorithms, and their workspace, on the device";
+  }
+
+  float* allocate(size_t floats) override { return static_cast<float*>(arena_.allocate(floats * sizeof(float))); }
+  size_t mark() const override { return arena_.mark(); }
+  void release(size_t mark) override { arena_.release(mark); }
+  void reserve_conv2d(const Shape& x, int cout) override { scratch_.reserve_conv2d(x, cout); }
+  void reserve_style_loss(const Shape& f) override { scratch_.reserve_style_loss(f); }
+  void reserve_content_loss(size_t n) override { scratch_.reserve_content_loss(n); }
+  void reserve_tv_loss(const Shape& x) override { scratch_.reserve_tv_loss(x); }
+  void reserve_vector_ops(size_t n) override { scratch_.reserve_vector_ops(n); }
+  const float* prepare_conv2d_dgrad(const float*, int cin, int cout) override {
+    return allocate(conv2d_dgrad_workspace_floats(cin, cout));
+  }
+  // As CudaBackend::cudnn_plan: a plan per layer shape and weights, each
+  // with its own copy of the weights and bias, made at the first call; the
+  // workspace grows to the largest plan's need, at most the limit. (The
+  // backend asks for cuDNN's heuristic choice: no timed search and its
+  // scratch.)
+  void conv2d_fprop(float*, const float*, const Shape& xs, const float* w, const float* b, int cout,
+                    bool) override {
+    if (options_.conv_algo != ConvAlgo::Cudnn) return;
+    if (!cudnn_plans_.insert(std::make_tuple(xs.n, xs.h, xs.w, xs.c, cout, w)).second) return;
+    vendor_ += take(static_cast<size_t>(9) * xs.c * cout * sizeof(float));
+    if (b != nullptr) vendor_ += take(static_cast<size_t>(cout) * sizeof(float));
+    if (!cudnn_workspace_) vendor_ += take(cudnn_workspace_limit());
+    cudnn_workspace_ = true;
+  }
+  void preprocess(float*, const uint8_t*, size_t pixels) override { scratch_.reserve_pixels(pixels); }
+  void deprocess(uint8_t*, const float*, size_t pixels) override { scratch_.reserve_pixels(pixels); }
+
+  uint64_t held_bytes() const override { return arena_.mark(); }
+  uint64_t workspace_bytes() const override { return scratch_.held() + vendor_; }
+  uint64_t peak_bytes() const override { return memory_.peak(); }
+  void restart_peak() override { memory_.restart_peak(); }
+
+ private:
+  size_t take(size_t bytes) {
+    memory_.get(bytes);
+    return bytes;
+  }
+  static size_t cudnn_workspace_limit() {
+#if NST_BACKEND_CUDNN
+    return CudnnConvOptions{}.workspace_limit_bytes;
+#else
+    return 0;
+#endif
+  }
+
+  ComputeOptions options_;
+  CountedMemory memory_;
+  Arena<CountedMemory> arena_;
+  ScratchBuffers<CountedMemory> scratch_;
+  std::set<std::tuple<int, int, int, int, int, const float*>> cudnn_plans_;
+  bool cudnn_workspace_ = false;
+  uint64_t vendor_ = 0;  // cuBLAS's workspace, cuDNN's plans and workspace
 };
 
 }  // namespace
@@ -445,6 +486,17 @@ int device_count(std::string* why) {
   return count;
 }
 
+std::unique_ptr<SizingBackend> make_sizing_backend(const ComputeOptions& options) {
+  return std::make_unique<CudaSizingBackend>(options);
+}
+
+uint64_t free_memory() {
+  size_t free_bytes = 0, total_bytes = 0;
+  NST_CUDA_CHECK(cudaSetDevice(0));
+  NST_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+  return free_bytes;
+}
+
 std::unique_ptr<Backend> make_backend(const ComputeOptions& options, const LogFn& log) {
   std::string why;
   if (device_count(&why) == 0) throw DeviceError("cuda backend: " + why);
@@ -459,6 +511,9 @@ NST_CUDA_END
 namespace nst {
 std::unique_ptr<Backend> make_emulated_cuda_backend(const ComputeOptions& options) {
   return std::make_unique<cuda::CudaBackend>(options);
+}
+std::unique_ptr<SizingBackend> make_emulated_cuda_sizing_backend(const ComputeOptions& options) {
+  return std::make_unique<cuda::CudaSizingBackend>(options);
 }
 }  // namespace nst
 #endif

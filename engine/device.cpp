@@ -1,5 +1,7 @@
 #include "engine/device.hpp"
 
+#include "engine/sizing_backend.hpp"
+
 #include <string>
 
 #include "kernels/cpu/ops.hpp"
@@ -66,6 +68,23 @@ std::unique_ptr<Backend> make_backend(const ComputeOptions& options, const LogFn
   if (why.empty()) return make_cuda(options, log);
   if (log) log("device: cpu (" + why + ")");
   return cpu_backend(options, log);
+}
+
+uint64_t cuda_free_memory() {
+#if defined(NST_HAVE_CUDA)
+  return cuda_available() ? cuda::free_memory() : 0;
+#else
+  return 0;
+#endif
+}
+
+std::unique_ptr<SizingBackend> make_cuda_sizing_backend(const ComputeOptions& options) {
+#if defined(NST_HAVE_CUDA)
+  return cuda::make_sizing_backend(options);
+#else
+  (void)options;
+  return nullptr;
+#endif
 }
 
 }  // namespace nst

@@ -1,5 +1,6 @@
 // Picks the backend for ComputeOptions::device.
 #pragma once
+#include <cstdint>
 #include <memory>
 
 #include "engine/backend.hpp"
@@ -11,5 +12,8 @@ namespace nst {
 // one log line saying which and why. Cuda: throws nst::DeviceError when
 // this build has no CUDA backend or no device is present.
 std::unique_ptr<Backend> make_backend(const ComputeOptions& options, const LogFn& log);
+
+// Free memory of cuda device 0 (cudaMemGetInfo); 0 without a usable device.
+uint64_t cuda_free_memory();
 
 }  // namespace nst

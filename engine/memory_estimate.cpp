@@ -1,10 +1,10 @@
 // The memory estimate: the run planned on a backend that allocates nothing.
 // The engine's own Model, the Session the run would make (SessionMaker) and
 // the Schedule's plan_finest_first do the planning, so the estimate cannot
-// drift from what a run allocates; only the cpu
-// backend's private rules (one block per allocate(), workspaces that grow
-// to the largest reserve) are mirrored here, from the same kernels/cpu
-// sizing functions the cpu backend calls.
+// drift from what a run allocates; only each backend's private rules are
+// mirrored by its sizing twin: the cpu's here (one block per allocate(),
+// workspaces that grow to the largest reserve, from the same kernels/cpu
+// sizing functions the cpu backend calls), the cuda's in cuda_backend.cpp.
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
@@ -14,10 +14,12 @@
 
 #include "engine/backend.hpp"
 #include "engine/cpu_conv.hpp"
+#include "engine/device.hpp"
 #include "engine/model.hpp"
 #include "engine/objective.hpp"
 #include "engine/schedule.hpp"
 #include "engine/session_maker.hpp"
+#include "engine/sizing_backend.hpp"
 #include "kernels/cpu/ops.hpp"
 #include "nst/error.hpp"
 #include "nst/memory.hpp"
@@ -25,29 +27,28 @@
 namespace nst {
 namespace {
 
-// Counts floats as the cpu backend would hold them. Pointers it hands out
-// lie in an address range no process maps (each op here is a no-op, so
-// none is ever dereferenced; one that were would fault at once rather than
-// scribble on memory).
-class SizingBackend final : public Backend {
+// Counts what the cpu backend would hold: one block per allocate(), and
+// workspaces that grow to the largest reserve (the cpu backend's rules, from
+// the kernels/cpu sizing functions it calls).
+class CpuSizingBackend final : public SizingBackend {
  public:
   // Winograd's workspace is sized for `threads` (the run's thread count).
-  SizingBackend(CpuConvAlgo algo, int threads) : algo_(algo), threads_(threads) {}
+  CpuSizingBackend(CpuConvAlgo algo, int threads) : algo_(algo), threads_(threads) {}
 
   std::string name() const override { return "cpu"; }
+  std::string weights_label() const override {
+    return algo_ == CpuConvAlgo::Gemm ? "weights and dgrad kernels on the backend"
+                                      : "backend: weights, dgrad, Winograd kernels";
+  }
 
   float* allocate(size_t floats) override {
-    float* p = reinterpret_cast<float*>(kBase + next_ * sizeof(float));
-    next_ += floats + 16;
-    blocks_.push_back(floats);
-    held_ += floats;
-    note_peak();
-    return p;
+    blocks_.push_back(floats * sizeof(float));
+    return static_cast<float*>(memory_.get(blocks_.back()));
   }
   size_t mark() const override { return blocks_.size(); }
   void release(size_t mark) override {
     while (blocks_.size() > mark) {
-      held_ -= blocks_.back();
+      memory_.put(nullptr, blocks_.back());
       blocks_.pop_back();
     }
   }
@@ -58,11 +59,6 @@ class SizingBackend final : public Backend {
   void reserve_style_loss(const Shape& f) override {
     grow(style_ws_, cpu::style_loss_workspace_floats(f.n, f.h * f.w, f.c));
   }
-  void upload(float*, const float*, size_t) override {}
-  // The host reads what it downloads (the style Grams): zeros, defined.
-  void download(float* dst, const float*, size_t n) override { std::fill(dst, dst + n, 0.f); }
-  void fill(float*, float, size_t) override {}
-  void conv2d_fprop(float*, const float*, const Shape&, const float*, const float*, int, bool) override {}
   const float* prepare_conv2d_dgrad(const float*, int cin, int cout) override {
     // As the cpu backend does: the GEMM path's kernel, then Winograd's two.
     const float* wt = allocate(static_cast<size_t>(9) * cin * cout);
@@ -71,44 +67,27 @@ class SizingBackend final : public Backend {
     }
     return wt;
   }
-  void conv2d_dgrad(float*, float*, const float*, const Shape&, const float*, const float*, int) override {}
-  void pool2x2_forward(float*, const float*, const Shape&, bool) override {}
-  void pool2x2_backward(float*, const float*, const float*, const Shape&, bool) override {}
-  void gram(float*, const float*, const Shape&) override {}
-  void content_loss(float*, float*, const float*, const float*, size_t, float) override {}
-  void style_loss(float*, float*, const float*, const float*, const float*, const Shape&, float) override {}
-  void tv_loss(float*, float*, const float*, const Shape&, float) override {}
-  void pixel_scale(float*, const float*, const float*, const Shape&, bool) override {}  // no scratch of its own
-  void copy_window(float*, const float*, const Shape&, const Window&) override {}
-  void add_window(float*, const Shape&, const Window&, const float*) override {}
-  void adam_step(float*, float*, float*, const float*, size_t, const AdamSettings&, int) override {}
-  void preprocess(float*, const uint8_t*, size_t) override {}
-  void deprocess(uint8_t*, const float*, size_t) override {}
-  void dot(float*, const float*, const float*, size_t) override {}
-  void asum(float*, const float*, size_t) override {}
-  void axpy(float*, float, const float*, const float*, size_t) override {}
-  void scale(float*, float, size_t) override {}
-  void copy(float*, const float*, size_t) override {}
 
-  uint64_t held_bytes() const { return held_ * sizeof(float); }
-  uint64_t workspace_bytes() const { return workspaces() * sizeof(float); }
-  uint64_t peak_bytes() const { return peak_ * sizeof(float); }
-  void restart_peak() { peak_ = held_ + workspaces(); }
+  uint64_t held_bytes() const override { return memory_.held() - workspace_bytes(); }
+  uint64_t workspace_bytes() const override { return (conv_ws_ + style_ws_ + winograd_ws_) * sizeof(float); }
+  uint64_t peak_bytes() const override { return memory_.peak(); }
+  void restart_peak() override { memory_.restart_peak(); }
 
  private:
-  static constexpr uintptr_t kBase = uintptr_t{1} << 46;  // above x86-64 user space's usual maps
-
+  // A workspace that grows: the cpu backend's std::vector resize (the old
+  // block goes as the new one comes; counted as the new size alone).
   void grow(size_t& ws, size_t floats) {
-    ws = std::max(ws, floats);
-    note_peak();
+    if (floats <= ws) return;
+    memory_.put(nullptr, ws * sizeof(float));
+    ws = floats;
+    memory_.get(ws * sizeof(float));
   }
-  size_t workspaces() const { return conv_ws_ + style_ws_ + winograd_ws_; }
-  void note_peak() { peak_ = std::max(peak_, held_ + workspaces()); }
 
   CpuConvAlgo algo_;
   int threads_;
-  std::vector<size_t> blocks_;
-  size_t next_ = 0, held_ = 0, conv_ws_ = 0, style_ws_ = 0, winograd_ws_ = 0, peak_ = 0;
+  CountedMemory memory_;
+  std::vector<size_t> blocks_;  // bytes of each allocate(), in order
+  size_t conv_ws_ = 0, style_ws_ = 0, winograd_ws_ = 0;
 };
 
 // Weights of the right shapes; their values do not change what is planned.
@@ -155,11 +134,16 @@ MemoryEstimate::Scale estimate_scale(const std::shared_ptr<Model>& model, Sizing
   const uint64_t optimised = held_after[static_cast<int>(PlanPart::OptimizerState)];
   session->set_content(scaled);
   const uint64_t before_styles = counter.peak_bytes();
+  const uint64_t kept_before_styles = counter.workspace_bytes();
   session->set_styles(scaled_styles(styles, scaled, size, options));
+  // What the passes keep (workspaces grown for a larger style image, a
+  // cuDNN plan per style shape) is a workspace, not a pass's.
+  const uint64_t kept = counter.workspace_bytes() - kept_before_styles;
+  const uint64_t passes = counter.peak_bytes() - before_styles;
   s.parts = {{"image, activations and gradients", planned - before},
              {"loss targets", targets - planned},
              {"optimiser state", optimised - targets},
-             {"style image passes (freed after)", counter.peak_bytes() - before_styles},
+             {"style image passes (freed after)", passes > kept ? passes - kept : 0},
              {"workspaces (kept for the run)", counter.workspace_bytes()}};
   s.peak = counter.peak_bytes();
   return s;
@@ -167,22 +151,14 @@ MemoryEstimate::Scale estimate_scale(const std::shared_ptr<Model>& model, Sizing
 
 }  // namespace
 
-bool memory_estimate_covers(const ComputeOptions& c) {
-  return !(c.device == Device::Cuda || (c.device == Device::Auto && cuda_available()));
+bool runs_on_cuda(const ComputeOptions& c) {
+  return c.device == Device::Cuda || (c.device == Device::Auto && cuda_available());
 }
 
-MemoryEstimate estimate_memory(const Image& content, const std::vector<Image>& styles, const Options& options,
-                               bool host_weights, const NetworkWeights* shapes_from) {
-  if (!memory_estimate_covers(options.compute)) {
-    throw InvalidArgument("memory estimate: only the cpu backend's memory is estimated so far, and this run would "
-                          "use cuda; ask for --device cpu");
-  }
-  const std::vector<LayerSpec> layers = model_layers(options.model);
+MemoryEstimate estimate_memory_on(std::unique_ptr<SizingBackend> backend, const std::vector<LayerSpec>& layers,
+                                  const NetworkWeights& weights, const Image& content,
+                                  const std::vector<Image>& styles, const Options& options, bool host_weights) {
   options.validate(layers);
-  const NetworkWeights zeros = shapes_from ? NetworkWeights{} : zero_weights(layers);
-  const NetworkWeights& weights = shapes_from ? *shapes_from : zeros;
-  const int threads = options.compute.threads > 0 ? options.compute.threads : cpu::num_threads();
-  auto backend = std::make_unique<SizingBackend>(options.compute.cpu_conv_algo, threads);
   SizingBackend& counter = *backend;
   const auto model = std::make_shared<Model>(weights, layers, options.pooling, std::move(backend));
   // The backward forms of the layers the run reaches, as its first plan
@@ -193,10 +169,7 @@ MemoryEstimate estimate_memory(const Image& content, const std::vector<Image>& s
   e.backend = counter.name();
   const uint64_t host = host_weights ? weight_bytes(weights) : 0;
   if (host_weights) e.model.push_back({"weights as read (host)", host});
-  e.model.push_back({options.compute.cpu_conv_algo == CpuConvAlgo::Gemm
-                         ? "weights and dgrad kernels on the backend"
-                         : "backend: weights, dgrad, Winograd kernels",
-                     counter.held_bytes()});
+  e.model.push_back({counter.weights_label(), counter.held_bytes()});
   const std::vector<Options::Scale> scales = options.schedule();
   if (scales.size() > 1) plan_finest_first(model, content, scales.back().size, options);
   for (const Options::Scale& sc : scales) {
@@ -205,7 +178,26 @@ MemoryEstimate estimate_memory(const Image& content, const std::vector<Image>& s
     e.peak = std::max(e.peak, s.peak);
     e.scales.push_back(std::move(s));
   }
+  e.bounds = counter.bounds();
   return e;
+}
+
+MemoryEstimate estimate_memory(const Image& content, const std::vector<Image>& styles, const Options& options,
+                               bool host_weights, const NetworkWeights* shapes_from) {
+  const std::vector<LayerSpec> layers = model_layers(options.model);
+  options.validate(layers);
+  std::unique_ptr<SizingBackend> counter;
+  if (runs_on_cuda(options.compute)) {
+    counter = make_cuda_sizing_backend(options.compute);
+    if (!counter) throw DeviceError("memory estimate: this build of nst has no cuda backend (use --device cpu)");
+    host_weights = false;  // in host memory, not the device's
+  } else {
+    const int threads = options.compute.threads > 0 ? options.compute.threads : cpu::num_threads();
+    counter = std::make_unique<CpuSizingBackend>(options.compute.cpu_conv_algo, threads);
+  }
+  const NetworkWeights zeros = shapes_from ? NetworkWeights{} : zero_weights(layers);
+  return estimate_memory_on(std::move(counter), layers, shapes_from ? *shapes_from : zeros, content, styles, options,
+                            host_weights);
 }
 
 TileChoice choose_tile(const Image& content, const std::vector<Image>& styles, const Options& options,
@@ -227,6 +219,10 @@ TileChoice choose_tile(const Image& content, const std::vector<Image>& styles, c
     if (choice.fits) break;
   }
   return choice;
+}
+
+uint64_t available_memory(const ComputeOptions& compute) {
+  return runs_on_cuda(compute) ? cuda_free_memory() : available_host_memory();
 }
 
 uint64_t available_host_memory() {

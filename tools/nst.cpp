@@ -272,7 +272,7 @@ void add_flags(CLI::App& app, CliOptions& c) {
   app.add_option("--model", c.model, "Network: auto (from the weights file's layers), vgg16 or vgg19")->capture_default_str()->check(CLI::IsMember({"auto", "vgg16", "vgg19"}));
   app.add_option("--pooling", c.pooling, "Pooling in the network")->capture_default_str()->check(CLI::IsMember({"max", "avg"}));
   app.add_option("--print-every", c.print_every, "Progress line every N iterations (0: never)")->capture_default_str()->check(nst::tools::whole_number_at_least(0));
-  app.add_option("--tile", o.tile, "Exact tiling: at a scale with a side longer than N px, run the network on tiles that own at most NxN pixels (rounded up to a multiple of 16) plus a halo of the deepest layer's receptive field (64 px for VGG16), with the style Grams gathered over the whole image, so the result is the untiled one up to float rounding while the memory grows with N, not the image; each iteration runs the tiles forward twice. 0: never tile. Default: on the cpu backend, untiled when the memory estimate fits --max-memory or the memory available, else the largest tile that fits (logged)")->check(nst::tools::whole_number_at_least(0))->each([&c](const std::string&) { c.tile_given = true; });
+  app.add_option("--tile", o.tile, "Exact tiling: at a scale with a side longer than N px, run the network on tiles that own at most NxN pixels (rounded up to a multiple of 16) plus a halo of the deepest layer's receptive field (64 px for VGG16), with the style Grams gathered over the whole image, so the result is the untiled one up to float rounding while the memory grows with N, not the image; each iteration runs the tiles forward twice. 0: never tile. Default: untiled when the memory estimate fits --max-memory or the memory available (the host's, or the cuda device's free memory), else the largest tile that fits (logged)")->check(nst::tools::whole_number_at_least(0))->each([&c](const std::string&) { c.tile_given = true; });
   app.add_option("--loss-every", o.loss_every, "Read the losses back every N iterations and at the last of each scale; with Adam on a GPU the iterations between run without waiting for the device. Progress lines and --log-json show only iterations whose losses were read")->capture_default_str()->check(nst::tools::whole_number_at_least(1));
   app.add_option("--save-every", c.save_every, "Also save OUTPUT_<iter>.ext (OUTPUT_s<scale>_<iter>.ext with several scales) every N iterations (0: never)")->capture_default_str()->check(nst::tools::whole_number_at_least(0));
   app.add_option("--device", c.device, "auto: CUDA when available, else CPU")->capture_default_str()->check(CLI::IsMember({"auto", "cpu", "cuda"}));
@@ -281,7 +281,7 @@ void add_flags(CLI::App& app, CliOptions& c) {
   app.add_flag("--tf32", o.compute.allow_tf32, "Let cuDNN/cuBLAS use TF32 tensor cores (faster, ~1e-3 relative error)");
   app.add_option("--progress-image", c.progress_image, "Also keep FILE (.png/.jpg) as one picture of content, style(s) and the current result side by side, rewritten atomically every --save-every iterations (every 10 when --save-every is 0) and at the end");
   app.add_option("--log-json", c.log_json, "Write one JSON object per iteration to this file (created at the first iteration)");
-  app.add_flag("--dry-run", c.dry_run, "Read and check the inputs, print the memory each part of the run will need (weights, activations and gradients, targets, optimiser state, style passes, workspaces; per scale) and whether it fits --max-memory or the memory available, then exit 0 without computing (cpu backend)");
+  app.add_flag("--dry-run", c.dry_run, "Read and check the inputs, print the memory each part of the run will need (weights, activations and gradients, targets, optimiser state, style passes, workspaces; per scale) and whether it fits --max-memory or the memory available, then exit 0 without computing. Host memory for the cpu backend; device memory for cuda (arena, scratch, cuDNN/cuBLAS workspaces; not the CUDA context)");
   app.add_option("--max-memory", c.max_memory, "Memory the run may use, e.g. 8G or 512M (default: what the system has available); a run that the estimate says needs more is refused before it starts (cpu backend)")->transform(CLI::AsSizeValue(false));
   app.add_option("--threads", o.compute.threads, "CPU threads (0: all cores)")->capture_default_str()->check(nst::tools::whole_number_at_least(0));
 }
@@ -373,8 +373,9 @@ int print_memory_estimate(const nst::Image& content, const std::vector<nst::Imag
     for (const auto& p : s.parts) std::printf("    %-42s %12s\n", p.name.c_str(), megabytes(p.bytes).c_str());
     std::printf("    %-42s %12s\n", "peak with the weights", megabytes(s.peak).c_str());
   }
-  const uint64_t limit = max_memory > 0 ? max_memory : nst::available_host_memory();
-  const char* against = max_memory > 0 ? "--max-memory" : "available now";
+  if (!e.bounds.empty()) std::printf("  (an upper bound: %s)\n", e.bounds.c_str());
+  const uint64_t limit = max_memory > 0 ? max_memory : nst::available_memory(opt.compute);
+  const char* against = max_memory > 0 ? "--max-memory" : e.backend == "cuda" ? "free on the device now" : "available now";
   std::printf("peak %s (%llu bytes); %s %s: %s\n", megabytes(e.peak).c_str(), static_cast<unsigned long long>(e.peak),
               against, limit > 0 ? megabytes(limit).c_str() : "unknown",
               limit == 0 ? "cannot tell whether it fits" : e.peak <= limit ? "fits" : "does NOT fit");
@@ -412,18 +413,20 @@ std::string image_tag(size_t i, size_t n) {
   return n > 1 ? "[" + std::to_string(i + 1) + "/" + std::to_string(n) + "] " : "";
 }
 
-// Without --tile, a cpu run whose estimate does not fit (--max-memory, else
-// the memory available) is tiled at the largest tile that fits every
+// Without --tile, a run whose estimate does not fit (--max-memory, else
+// the memory available: the host's, or the cuda device's free memory) is tiled at the largest tile that fits every
 // content image; a run that fits stays untiled.
 // `weights`: the loaded ones, whose shapes the estimates take (null for a
 // dry run, which loads none).
 void choose_tiling(const CliOptions& c, const std::vector<nst::Image>& contents,
                    const std::vector<nst::Image>& styles, nst::Options& opt, const nst::LogFn& log,
                    const nst::NetworkWeights* weights) {
-  if (c.tile_given || !nst::memory_estimate_covers(opt.compute)) return;
-  const uint64_t limit = c.max_memory > 0 ? c.max_memory : nst::available_host_memory();
+  if (c.tile_given) return;
+  const uint64_t limit = c.max_memory > 0 ? c.max_memory : nst::available_memory(opt.compute);
   if (limit == 0) return;
-  const char* against = c.max_memory > 0 ? "--max-memory" : "the memory available";
+  const char* against = c.max_memory > 0                 ? "--max-memory"
+                        : nst::runs_on_cuda(opt.compute) ? "the device's free memory"
+                                                         : "the memory available";
   for (size_t i = 0; i < contents.size(); ++i) {
     const nst::TileChoice t = nst::choose_tile(contents[i], styles, opt, limit, weights);
     if (t.tile == 0 || (opt.tile != 0 && opt.tile <= t.tile)) continue;

@@ -10,6 +10,7 @@
 // bounds of the allocation they touch and against their stated direction.
 #include <sys/sysinfo.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -46,6 +47,7 @@ std::map<std::uintptr_t, Allocation> g_device;  // by the pointer cudaMalloc ret
 std::map<std::uintptr_t, std::size_t> g_host;   // cudaMallocHost blocks
 std::uint64_t g_serial = 0;
 std::size_t g_bytes_in_use = 0;
+std::size_t g_peak_bytes = 0;  // the most g_bytes_in_use since reset_device_peak()
 
 unsigned char* user(const Allocation& a) { return a.base + kFrontGuard; }
 
@@ -256,6 +258,7 @@ cudaError_t cudaMalloc(void** ptr, size_t size) {
   std::lock_guard<std::mutex> lock(g_mutex);
   g_device.emplace(reinterpret_cast<std::uintptr_t>(p), Allocation{base, size, total, ++g_serial});
   g_bytes_in_use += size;
+  g_peak_bytes = std::max(g_peak_bytes, g_bytes_in_use);
   *ptr = p;
   return cudaSuccess;
 }
@@ -331,3 +334,22 @@ cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
   *free_bytes = total > g_bytes_in_use ? total - g_bytes_in_use : 0;
   return cudaSuccess;
 }
+
+namespace nst_emu {
+
+std::size_t device_bytes_in_use() {
+  std::lock_guard<std::mutex> lock(detail::g_mutex);
+  return detail::g_bytes_in_use;
+}
+
+std::size_t device_peak_bytes() {
+  std::lock_guard<std::mutex> lock(detail::g_mutex);
+  return detail::g_peak_bytes;
+}
+
+void reset_device_peak() {
+  std::lock_guard<std::mutex> lock(detail::g_mutex);
+  detail::g_peak_bytes = detail::g_bytes_in_use;
+}
+
+}  // namespace nst_emu

@@ -138,6 +138,14 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t count, cudaMemcpy
 cudaError_t cudaMemset(void* ptr, int value, size_t count);
 cudaError_t cudaMemsetAsync(void* ptr, int value, size_t count, cudaStream_t stream = nullptr);
 
+// The emulator's own (no CUDA counterpart): bytes cudaMalloc holds now, and
+// the most it held since reset_device_peak() (the memory estimate's tests).
+namespace nst_emu {
+size_t device_bytes_in_use();
+size_t device_peak_bytes();
+void reset_device_peak();
+}  // namespace nst_emu
+
 template <typename T>
 cudaError_t cudaMalloc(T** ptr, size_t size) {
   return cudaMalloc(reinterpret_cast<void**>(ptr), size);

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -171,6 +172,31 @@ TEST_F(MemoryEstimateTest, DryRunListsEveryPartAndWhetherItFits) {
   for (const char* part : {"weights as read", "dgrad", "activations and gradients", "loss targets",
                            "optimiser state", "style image passes", "workspaces", "--max-memory 1024.0 MB: fits"})
     EXPECT_NE(r.output.find(part), std::string::npos) << part << " missing from:\n" << r.output;
+  EXPECT_FALSE(fs::exists(p("out.png")));
+}
+
+// --device cuda: device memory, planned on the cuda backend's sizing twin
+// (no device needed; tests/engine/test_cuda_memory_estimate.cpp checks it
+// against the emulated backend). cuDNN's workspace is an upper bound, and
+// the output says so; the custom kernels' estimate is exact.
+TEST_F(MemoryEstimateTest, DryRunOnCudaEstimatesDeviceMemory) {
+  auto on_cuda = [&](const std::string& algo) {
+    std::vector<std::string> a = args(128, algo);
+    *std::find(a.begin(), a.end(), "cpu") = "cuda";
+    a.insert(a.end(), {"--dry-run", "--max-memory", "2G"});
+    return run_nst(a);
+  };
+  const ChildRun custom = on_cuda("custom"), cudnn = on_cuda("cudnn");
+  if (custom.output.find("no cuda backend") != std::string::npos) GTEST_SKIP() << custom.output;
+  ASSERT_EQ(custom.code, 0) << custom.output;
+  EXPECT_NE(custom.output.find("(cuda backend"), std::string::npos) << custom.output;
+  EXPECT_NE(custom.output.find("device: weights and dgrad kernels"), std::string::npos) << custom.output;
+  EXPECT_EQ(custom.output.find("upper bound"), std::string::npos) << custom.output;
+  EXPECT_NE(custom.output.find("--max-memory 2048.0 MB: fits"), std::string::npos) << custom.output;
+  if (cudnn.output.find("no cuDNN") != std::string::npos) GTEST_SKIP() << cudnn.output;
+  ASSERT_EQ(cudnn.code, 0) << cudnn.output;
+  EXPECT_NE(cudnn.output.find("upper bound: cuDNN's workspace"), std::string::npos) << cudnn.output;
+  EXPECT_GT(estimated_bytes(cudnn), estimated_bytes(custom) + (256 << 20));
   EXPECT_FALSE(fs::exists(p("out.png")));
 }
 

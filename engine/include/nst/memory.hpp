@@ -1,7 +1,7 @@
 // What a run will hold in memory, known before any work: the run is planned
 // (Model, then for each scale its Plan, Objective and Optimizer and the
-// style images' passes) on a backend that counts what the cpu backend would
-// allocate and allocates nothing (`nst --dry-run`).
+// style images' passes) on a backend that counts what the run's backend
+// (cpu or cuda) would allocate and allocates nothing (`nst --dry-run`).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -21,29 +21,35 @@ struct MemoryEstimate {
     std::vector<Part> parts;  // what this scale's Session holds while it is alive
     uint64_t peak = 0;        // the weights' parts and this scale's, at its highest
   };
-  std::string backend;      // "cpu"
+  std::string backend;      // "cpu" or "cuda"
+  // Parts the estimate cannot know before the run, counted at their upper
+  // bound (cuDNN's workspace: at most its limit); empty when exact.
+  std::string bounds;
   std::vector<Part> model;  // held for the whole run: the weights in each form
   std::vector<Scale> scales;
   uint64_t peak = 0;        // the largest scale's peak
 };
 
 // The estimate for stylize(weights, content, styles, options): the same
-// scales, style sizes and planning order. Only the cpu backend's memory is
-// estimated today (options.compute.device must not ask for cuda; throws
-// nst::InvalidArgument otherwise). `host_weights` counts the NetworkWeights
+// scales, style sizes and planning order, on the backend the run would use
+// (options.compute.device; auto takes cuda when a device is usable).
+// cpu: the process's allocations; `host_weights` counts the NetworkWeights
 // the caller holds as read from the file, which a CPU run keeps beside the
-// backend's copy. `shapes_from`: weights of options.model already loaded,
+// backend's copy. cuda: device memory (the arena, the scratch buffers and
+// the cuDNN/cuBLAS workspaces and weight copies; not the CUDA context);
+// `host_weights` is ignored. Throws nst::DeviceError for cuda in a build
+// without it. `shapes_from`: weights of options.model already loaded,
 // whose shapes the planning takes (their values are not read); without
 // them the estimate makes zero weights of its own, 56 MB for VGG16 for
 // the time it runs.
-// Whether estimate_memory covers the backend `compute` selects: the cpu
-// backend's only, so far.
-bool memory_estimate_covers(const ComputeOptions& compute);
-
 MemoryEstimate estimate_memory(const Image& content, const std::vector<Image>& styles, const Options& options,
                                bool host_weights = true, const NetworkWeights* shapes_from = nullptr);
 
-// Options::tile for a cpu run that must fit in `limit` bytes: none (0) when
+// Whether a run with `compute` would use the cuda backend, so that its
+// estimate is of device memory.
+bool runs_on_cuda(const ComputeOptions& compute);
+
+// Options::tile for a run that must fit in `limit` bytes: none (0) when
 // the untiled estimate fits, else the largest of 2048, 1536, 1024, 768, 512,
 // 384 and 256 px whose estimate fits, else the smallest of them (with
 // fits false). `peak` is the
@@ -61,5 +67,8 @@ TileChoice choose_tile(const Image& content, const std::vector<Image>& styles, c
 // Memory the system could give this process now (Linux: MemAvailable of
 // /proc/meminfo); 0 when unknown.
 uint64_t available_host_memory();
+// What a run with `compute` can have: the host's (available_host_memory)
+// or the cuda device's free memory (cudaMemGetInfo); 0 when unknown.
+uint64_t available_memory(const ComputeOptions& compute);
 
 }  // namespace nst
