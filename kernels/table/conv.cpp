@@ -81,15 +81,19 @@ Variant cpu_gemm_fprop() {
   return v;
 }
 
+// Either direction's transformed kernel (a) and its workspace (b), made once.
+std::shared_ptr<void> winograd_state(const Call& c, void (*transform)(float*, const float*, int, int),
+                                     const float* w) {
+  auto s = std::make_shared<HostScratch>();
+  s->a.resize(cpu::winograd_kernel_floats(c.n(kCin), c.n(kCout)));
+  transform(s->a.data(), w, c.n(kCin), c.n(kCout));
+  s->b.resize(cpu::winograd_workspace_floats(c.n(kCin), c.n(kCout), cpu::num_threads()));
+  return s;
+}
+
 Variant cpu_winograd_fprop() {
   Variant v{"cpu.winograd", Place::Host};
-  v.prepare = [](const Call& c) {
-    auto s = std::make_shared<HostScratch>();
-    s->a.resize(cpu::winograd_kernel_floats(c.n(kCin), c.n(kCout)));
-    cpu::winograd_fprop_kernel(s->a.data(), c.f(2), c.n(kCin), c.n(kCout));
-    s->b.resize(cpu::winograd_workspace_floats(c.n(kCin), c.n(kCout), cpu::num_threads()));
-    return std::shared_ptr<void>(s);
-  };
+  v.prepare = [](const Call& c) { return winograd_state(c, cpu::winograd_fprop_kernel, c.f(2)); };
   v.run = [](const Call& c) {
     auto& s = state_of<HostScratch>(c);
     cpu::winograd_fprop(c.f(0), c.f(1), s.a.data(), c.f(3), c.n(kN), c.n(kH), c.n(kW), c.n(kCin), c.n(kCout),
@@ -127,13 +131,7 @@ Variant cpu_gemm_dgrad() {
 
 Variant cpu_winograd_dgrad() {
   Variant v{"cpu.winograd", Place::Host};
-  v.prepare = [](const Call& c) {
-    auto s = std::make_shared<HostScratch>();
-    s->a.resize(cpu::winograd_kernel_floats(c.n(kCin), c.n(kCout)));
-    cpu::winograd_dgrad_kernel(s->a.data(), c.f(3), c.n(kCin), c.n(kCout));
-    s->b.resize(cpu::winograd_workspace_floats(c.n(kCin), c.n(kCout), cpu::num_threads()));
-    return std::shared_ptr<void>(s);
-  };
+  v.prepare = [](const Call& c) { return winograd_state(c, cpu::winograd_dgrad_kernel, c.f(3)); };
   v.run = [](const Call& c) {
     auto& s = state_of<HostScratch>(c);
     cpu::winograd_dgrad(c.f(0), c.f(1), relu(c.d) ? c.f(2) : nullptr, s.a.data(), c.n(kN), c.n(kH), c.n(kW),

@@ -157,9 +157,9 @@ void Instance::sync() {
 }
 
 void Instance::reset() {
+  sync();  // no queued call may still be reading or writing the buffers
   for (auto& b : buffers_) {
     if (b->device != nullptr) {
-      sync();
       if (b->bytes > 0) NST_CUDA_CHECK(cudaMemcpy(b->device, bytes_of(b->start), b->bytes, cudaMemcpyHostToDevice));
     } else {
       b->host = b->start;
