@@ -3,10 +3,23 @@
 // is not, so normals come from our own Box-Muller transform.
 #pragma once
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <random>
+#include <vector>
 
 namespace nst {
+
+// n floats uniform in [lo, hi) from 32-bit mt19937's raw bits (the
+// standard specifies them; uniform_real_distribution it does not), so the
+// same seed gives the same data everywhere. The op tests and the op
+// table's inputs are made this way.
+inline std::vector<float> uniform_floats(size_t n, uint32_t seed, float lo = -1.f, float hi = 1.f) {
+  std::mt19937 rng(seed);
+  std::vector<float> v(n);
+  for (auto& x : v) x = lo + (hi - lo) * static_cast<float>((rng() >> 8) * (1.0 / 16777216.0));
+  return v;
+}
 
 class Rng {
  public:

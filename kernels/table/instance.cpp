@@ -6,6 +6,7 @@
 #include <limits>
 #include <random>
 
+#include "engine/random.hpp"
 #include "kernels/table/device.hpp"
 #include "kernels/table/op_table.hpp"
 #include "nst/error.hpp"
@@ -22,13 +23,20 @@ struct Data {
 
 size_t element_bytes(Type type) { return type == Type::U8 ? 1 : sizeof(float); }
 
-// Uniform in [lo, hi) from mt19937's raw bits (specified by the standard),
-// so that every standard library makes the same data.
-std::vector<float> uniform(size_t n, uint32_t seed, float lo, float hi) {
-  std::mt19937 rng(seed);
-  std::vector<float> v(n);
-  for (auto& x : v) x = lo + (hi - lo) * static_cast<float>((rng() >> 8) * (1.0 / 16777216.0));
-  return v;
+// Every buffer has kGuardBytes of kSentinel after its values, host and
+// device alike, so that a write past the end shows up (guard_overwritten).
+constexpr size_t kGuardBytes = 256;
+constexpr unsigned char kSentinel = 0xA5;
+
+// The values followed by the guard, as raw bytes.
+std::vector<unsigned char> with_guard(const Data& data, size_t bytes) {
+  std::vector<unsigned char> all(bytes + kGuardBytes, kSentinel);
+  if (bytes > 0) std::memcpy(all.data(), data.u.empty() ? static_cast<const void*>(data.f.data()) : data.u.data(), bytes);
+  return all;
+}
+
+bool guard_intact(const unsigned char* guard) {
+  return std::all_of(guard, guard + kGuardBytes, [](unsigned char b) { return b == kSentinel; });
 }
 
 std::vector<Data> start_values(const Op& op, const Dims& d, uint32_t seed) {
@@ -45,7 +53,7 @@ std::vector<Data> start_values(const Op& op, const Dims& d, uint32_t seed) {
         for (auto& b : data[k].u) b = static_cast<uint8_t>(rng() >> 24);
     } else {
       floats[k] = t.role == Role::Out ? std::vector<float>(n, std::numeric_limits<float>::quiet_NaN())
-                                      : uniform(n, s, t.lo, t.hi);
+                                      : uniform_floats(n, s, t.lo, t.hi);
     }
   }
   if (op.derive) op.derive(d, floats);
@@ -57,10 +65,6 @@ std::vector<Data> start_values(const Op& op, const Dims& d, uint32_t seed) {
 std::vector<double> as_double(const Data& data) {
   return data.u.empty() ? std::vector<double>(data.f.begin(), data.f.end())
                         : std::vector<double>(data.u.begin(), data.u.end());
-}
-
-const void* bytes_of(const Data& data) {
-  return data.u.empty() ? static_cast<const void*>(data.f.data()) : data.u.data();
 }
 
 }  // namespace
@@ -102,15 +106,17 @@ std::vector<std::vector<double>> reference_outputs(const Op& op, const Dims& d, 
   return t;
 }
 
-// A tensor's storage: the host copy, and for device variants its device copy.
+// A tensor's storage: its start values, and the copy the variant runs on
+// (on the host, or on the device for device variants), guard included.
 struct Instance::Buffer {
   Data start;
-  Data host;  // what host variants run on
+  size_t bytes = 0;  // of the values, without the guard
+  std::vector<unsigned char> host;
   void* device = nullptr;
-  size_t bytes = 0;
   ~Buffer() {
     if (device != nullptr) cudaFree(device);
   }
+  void* values() { return device != nullptr ? device : static_cast<void*>(host.data()); }
 };
 
 Instance::Instance(const Op& op, const Variant& variant, const Dims& d, uint32_t seed, void* stream)
@@ -120,11 +126,7 @@ Instance::Instance(const Op& op, const Variant& variant, const Dims& d, uint32_t
     auto b = std::make_unique<Buffer>();
     b->bytes = op.tensors[k].count(d) * element_bytes(op.tensors[k].type);
     b->start = std::move(data[k]);
-    if (variant.place == Place::Device) {
-      NST_CUDA_CHECK(cudaMalloc(&b->device, std::max<size_t>(b->bytes, 1)));
-    } else {
-      b->host = b->start;
-    }
+    if (variant.place == Place::Device) NST_CUDA_CHECK(cudaMalloc(&b->device, b->bytes + kGuardBytes));
     buffers_.push_back(std::move(b));
   }
   reset();
@@ -136,12 +138,7 @@ Instance::~Instance() = default;
 
 Call Instance::call() const {
   Call c{d_, {}, stream_, state_.get()};
-  for (const auto& b : buffers_) {
-    if (b->device != nullptr)
-      c.t.push_back(b->device);
-    else
-      c.t.push_back(b->host.u.empty() ? static_cast<void*>(b->host.f.data()) : b->host.u.data());
-  }
+  for (const auto& b : buffers_) c.t.push_back(b->values());
   return c;
 }
 
@@ -159,21 +156,37 @@ void Instance::sync() {
 void Instance::reset() {
   sync();  // no queued call may still be reading or writing the buffers
   for (auto& b : buffers_) {
-    if (b->device != nullptr) {
-      if (b->bytes > 0) NST_CUDA_CHECK(cudaMemcpy(b->device, bytes_of(b->start), b->bytes, cudaMemcpyHostToDevice));
-    } else {
-      b->host = b->start;
-    }
+    std::vector<unsigned char> all = with_guard(b->start, b->bytes);
+    if (b->device != nullptr)
+      NST_CUDA_CHECK(cudaMemcpy(b->device, all.data(), all.size(), cudaMemcpyHostToDevice));
+    else
+      b->host = std::move(all);
   }
 }
 
-std::vector<double> Instance::values(size_t tensor) const {
+// The buffer's bytes, guard included, downloaded where they live on the device.
+std::vector<unsigned char> Instance::bytes(size_t tensor) const {
   const Buffer& b = *buffers_[tensor];
-  if (b.device == nullptr) return as_double(b.host);
-  Data copy = b.start;
-  void* dst = copy.u.empty() ? static_cast<void*>(copy.f.data()) : copy.u.data();
-  if (b.bytes > 0) NST_CUDA_CHECK(cudaMemcpy(dst, b.device, b.bytes, cudaMemcpyDeviceToHost));
-  return as_double(copy);
+  if (b.device == nullptr) return b.host;
+  std::vector<unsigned char> all(b.bytes + kGuardBytes);
+  NST_CUDA_CHECK(cudaMemcpy(all.data(), b.device, all.size(), cudaMemcpyDeviceToHost));
+  return all;
+}
+
+std::vector<double> Instance::values(size_t tensor) const {
+  const std::vector<unsigned char> all = bytes(tensor);
+  const Tensor& t = op_.tensors[tensor];
+  const size_t n = t.count(d_);
+  if (t.type == Type::U8) return std::vector<double>(all.begin(), all.begin() + n);
+  std::vector<float> f(n);
+  if (n > 0) std::memcpy(f.data(), all.data(), n * sizeof(float));
+  return std::vector<double>(f.begin(), f.end());
+}
+
+std::string Instance::guard_overwritten() const {
+  for (size_t k = 0; k < buffers_.size(); ++k)
+    if (!guard_intact(bytes(k).data() + buffers_[k]->bytes)) return op_.tensors[k].name;
+  return {};
 }
 
 std::vector<double> Instance::start(size_t tensor) const { return as_double(buffers_[tensor]->start); }

@@ -132,11 +132,15 @@ class Instance {
   std::vector<double> values(size_t tensor) const;
   // The tensor's start values (as the reference sees them).
   std::vector<double> start(size_t tensor) const;
+  // Each buffer is followed by a guard of sentinel bytes: the name of the
+  // first tensor whose guard a run wrote over, or "" if none did.
+  std::string guard_overwritten() const;
   std::string describe() const;
 
  private:
   struct Buffer;
   Call call() const;
+  std::vector<unsigned char> bytes(size_t tensor) const;
   const Op& op_;
   const Variant& variant_;
   Dims d_;

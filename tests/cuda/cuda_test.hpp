@@ -1,7 +1,7 @@
 // Shared by the custom-kernel tests (tests/cuda): a fixture that skips on a
 // build for real GPUs when no device is present, with a stream and a check
 // that nothing was launched; device buffers (plain, and offset between
-// sentinels); a bitwise comparison; and a check that a result does not
+// sentinels); and a check that a result does not
 // depend on the emulation's thread order. Compiled against kernels/emu
 // (NST_EMU) the device is always there.
 #pragma once
@@ -104,31 +104,6 @@ using OffsetFloats = OffsetArray<float>;
 // comparison.
 inline std::vector<float> unwritten(size_t n) {
   return std::vector<float>(n, std::numeric_limits<float>::quiet_NaN());
-}
-
-// Equal bit patterns everywhere (so NaN == NaN and -0 != 0); prints the
-// count of differences; on failure names the first few and, for floats,
-// the relative error (rounding, or wrong?).
-template <typename T>
-::testing::AssertionResult same_bits(const char* what, const std::vector<T>& actual,
-                                     const std::vector<T>& expected) {
-  if (actual.size() != expected.size())
-    return ::testing::AssertionFailure() << what << ": size " << actual.size() << " != " << expected.size();
-  size_t diff = 0;
-  std::string detail;
-  for (size_t i = 0; i < actual.size(); ++i)
-    if (std::memcmp(&actual[i], &expected[i], sizeof(T)) != 0 && diff++ < 5)
-      detail += "\n  [" + std::to_string(i) + "] got " + std::to_string(+actual[i]) + " want " +
-               std::to_string(+expected[i]);
-  std::printf("    bitwise mismatches(%s): %zu of %zu\n", what, diff, actual.size());
-  if (diff == 0) return ::testing::AssertionSuccess();
-  if constexpr (std::is_same_v<T, float>) {
-    char err[48];
-    std::snprintf(err, sizeof err, "\n  relative error %.3g", relative_error(actual, to_double(expected)));
-    detail += err;
-  }
-  return ::testing::AssertionFailure() << what << ": " << diff << " of " << actual.size()
-                                       << " differ:" << detail;
 }
 
 #if defined(NST_EMU)

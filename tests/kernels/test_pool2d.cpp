@@ -1,10 +1,8 @@
-// 2x2 stride-2 max/avg pooling against the float64 references, on odd
-// sizes (the last row/column is dropped), one channel, odd channel counts
-// and a batch; first-maximum routing on ties; the reference backward
-// passes against finite differences.
+// 2x2 stride-2 max/avg pooling beyond the op table's comparison with the
+// float64 references (tests/ops/test_op_table.cpp): first-maximum routing
+// on ties, zero gradient for the dropped row and column, and the reference
+// backward passes against finite differences.
 #include <gtest/gtest.h>
-
-#include <string>
 
 #include "kernels/cpu/ops.hpp"
 #include "test_util.hpp"
@@ -12,7 +10,6 @@
 namespace nst::cpu {
 namespace {
 
-using test::Guarded;
 using test::matches;
 using test::random_floats;
 using test::to_double;
@@ -21,42 +18,7 @@ struct Shape {
   int N, H, W, C;
   size_t in() const { return static_cast<size_t>(N) * H * W * C; }
   size_t out() const { return static_cast<size_t>(N) * (H / 2) * (W / 2) * C; }
-  std::string name() const {
-    return std::to_string(N) + "x" + std::to_string(H) + "x" + std::to_string(W) + "x" + std::to_string(C);
-  }
 };
-
-const Shape kShapes[] = {{2, 7, 5, 3}, {1, 8, 6, 1}, {1, 9, 11, 70}, {2, 64, 64, 64}};
-
-// Pooling only moves or averages values: the error is rounding of the
-// 4-term average, or exactly zero for max.
-constexpr double kTol = 1e-7;
-
-TEST(CpuMaxPool, ForwardMatchesReference) {
-  for (const Shape& s : kShapes) {
-    SCOPED_TRACE(s.name());
-    const auto x = random_floats(s.in(), 1);
-    Guarded<float> y(s.out());
-    maxpool2x2_forward(y.data(), x.data(), s.N, s.H, s.W, s.C);
-    std::vector<double> ref(s.out());
-    maxpool2x2_forward_reference(ref.data(), to_double(x).data(), s.N, s.H, s.W, s.C);
-    EXPECT_TRUE(matches("maxpool2x2_forward", y.values(), ref, kTol));
-    EXPECT_TRUE(y.guard_intact());
-  }
-}
-
-TEST(CpuMaxPool, BackwardMatchesReference) {
-  for (const Shape& s : kShapes) {
-    SCOPED_TRACE(s.name());
-    const auto x = random_floats(s.in(), 2), dy = random_floats(s.out(), 3);
-    Guarded<float> dx(s.in());  // NaN-filled: every element must be written
-    maxpool2x2_backward(dx.data(), dy.data(), x.data(), s.N, s.H, s.W, s.C);
-    std::vector<double> ref(s.in());
-    maxpool2x2_backward_reference(ref.data(), to_double(dy).data(), to_double(x).data(), s.N, s.H, s.W, s.C);
-    EXPECT_TRUE(matches("maxpool2x2_backward", dx.values(), ref, kTol));
-    EXPECT_TRUE(dx.guard_intact());
-  }
-}
 
 TEST(CpuMaxPool, BackwardRoutesTiesToFirstMaximumInRowMajorOrder) {
   // One 2x2 window per channel (1,2,2,3), row-major order a b / c d:
@@ -86,32 +48,6 @@ TEST(CpuMaxPool, BackwardGivesZeroToDroppedRowAndColumn) {
         if (h == s.H - 1 || w == s.W - 1) {
           EXPECT_EQ(dx[(h * s.W + w) * s.C + c], 0.f) << h << "," << w << "," << c;
         }
-}
-
-TEST(CpuAvgPool, ForwardMatchesReference) {
-  for (const Shape& s : kShapes) {
-    SCOPED_TRACE(s.name());
-    const auto x = random_floats(s.in(), 6);
-    Guarded<float> y(s.out());
-    avgpool2x2_forward(y.data(), x.data(), s.N, s.H, s.W, s.C);
-    std::vector<double> ref(s.out());
-    avgpool2x2_forward_reference(ref.data(), to_double(x).data(), s.N, s.H, s.W, s.C);
-    EXPECT_TRUE(matches("avgpool2x2_forward", y.values(), ref, kTol));
-    EXPECT_TRUE(y.guard_intact());
-  }
-}
-
-TEST(CpuAvgPool, BackwardMatchesReference) {
-  for (const Shape& s : kShapes) {
-    SCOPED_TRACE(s.name());
-    const auto dy = random_floats(s.out(), 7);
-    Guarded<float> dx(s.in());
-    avgpool2x2_backward(dx.data(), dy.data(), s.N, s.H, s.W, s.C);
-    std::vector<double> ref(s.in());
-    avgpool2x2_backward_reference(ref.data(), to_double(dy).data(), s.N, s.H, s.W, s.C);
-    EXPECT_TRUE(matches("avgpool2x2_backward", dx.values(), ref, kTol));
-    EXPECT_TRUE(dx.guard_intact());
-  }
 }
 
 // d/dx sum(dy * pool(x)) against the reference backward, on an odd shape.

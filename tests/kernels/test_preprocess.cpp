@@ -14,17 +14,6 @@ using test::Guarded;
 using test::matches;
 using test::random_bytes;
 
-TEST(CpuPreprocess, MatchesReference) {
-  const size_t pixels = 100003;
-  const auto rgb = random_bytes(pixels * 3, 1);
-  Guarded<float> x(pixels * 3);
-  preprocess(x.data(), rgb.data(), pixels);
-  std::vector<double> ref(pixels * 3);
-  preprocess_reference(ref.data(), rgb.data(), pixels);
-  EXPECT_TRUE(matches("preprocess", x.values(), ref, 1e-7));  // one float rounding
-  EXPECT_TRUE(x.guard_intact());
-}
-
 TEST(CpuPreprocess, SwapsToBgrAndSubtractsCaffeMean) {
   const uint8_t rgb[3] = {10, 20, 30};
   float x[3];

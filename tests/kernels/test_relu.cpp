@@ -1,5 +1,6 @@
-// ReLU forward/backward against the float64 references; the reference
-// backward against finite differences; backward in place (dx aliases dy).
+// ReLU forward and backward in place (y aliases x, dx aliases dy), and the
+// reference backward against finite differences. The kernels against the
+// float64 references: the op table (tests/ops/test_op_table.cpp).
 #include <gtest/gtest.h>
 
 #include "kernels/cpu/ops.hpp"
@@ -8,35 +9,12 @@
 namespace nst::cpu {
 namespace {
 
-using test::Guarded;
 using test::matches;
 using test::random_floats;
 using test::to_double;
 
 // Odd, and large enough that both OpenMP threads get a share.
 constexpr size_t kN = 100003;
-
-TEST(CpuRelu, ForwardMatchesReference) {
-  const auto x = random_floats(kN, 1);
-  Guarded<float> y(kN);
-  relu_forward(y.data(), x.data(), kN);
-  std::vector<double> ref(kN);
-  relu_forward_reference(ref.data(), to_double(x).data(), kN);
-  EXPECT_TRUE(matches("relu_forward", y.values(), ref, 1e-7));  // exact in fact
-  EXPECT_TRUE(y.guard_intact());
-}
-
-TEST(CpuRelu, BackwardMatchesReference) {
-  const auto y = random_floats(kN, 2), dy = random_floats(kN, 3);
-  std::vector<float> y_relu(kN);
-  relu_forward(y_relu.data(), y.data(), kN);
-  Guarded<float> dx(kN);
-  relu_backward(dx.data(), dy.data(), y_relu.data(), kN);
-  std::vector<double> ref(kN);
-  relu_backward_reference(ref.data(), to_double(dy).data(), to_double(y_relu).data(), kN);
-  EXPECT_TRUE(matches("relu_backward", dx.values(), ref, 1e-7));
-  EXPECT_TRUE(dx.guard_intact());
-}
 
 TEST(CpuRelu, BackwardWorksInPlace) {
   const auto x = random_floats(kN, 4), dy = random_floats(kN, 5);

@@ -1,7 +1,7 @@
-// Helpers for the CPU op tests: seeded random data, float <-> double
-// copies, output buffers with sentinel guards after their end, a relative
-// error check that prints the first mismatches, and float64 central finite
-// differences.
+// Helpers for the op tests: seeded random data, float <-> double copies,
+// output buffers with sentinel guards after their end, a relative error
+// check that prints the first mismatches, a bitwise comparison, and
+// float64 central finite differences.
 #pragma once
 #include <gtest/gtest.h>
 
@@ -14,18 +14,18 @@
 #include <functional>
 #include <random>
 #include <sstream>
+#include <string>
+#include <type_traits>
 #include <vector>
+
+#include "engine/random.hpp"
 
 namespace nst::test {
 
-// Uniform in [lo, hi) from a fixed seed. Built from mt19937's raw bits
-// (specified by the standard) rather than uniform_real_distribution (not
-// specified), so the data are the same with every standard library.
+// Uniform in [lo, hi) from a fixed seed, the same with every standard
+// library (engine/random.hpp).
 inline std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.f, float hi = 1.f) {
-  std::mt19937 rng(seed);
-  std::vector<float> v(n);
-  for (auto& x : v) x = lo + (hi - lo) * static_cast<float>((rng() >> 8) * (1.0 / 16777216.0));
-  return v;
+  return uniform_floats(n, seed, lo, hi);
 }
 
 inline std::vector<uint8_t> random_bytes(size_t n, uint32_t seed) {
@@ -79,7 +79,8 @@ class Guarded {
   std::vector<T> buf_;
 };
 
-// ||actual - expected|| / ||expected|| in double.
+// ||actual - expected|| / ||expected|| in double (the norm of the
+// difference alone where expected is all zero).
 template <typename T>
 double relative_error(const std::vector<T>& actual, const std::vector<double>& expected) {
   double num = 0, den = 0;
@@ -88,21 +89,21 @@ double relative_error(const std::vector<T>& actual, const std::vector<double>& e
     num += d * d;
     den += expected[i] * expected[i];
   }
-  return std::sqrt(num) / std::sqrt(den);
+  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
 }
 
-// Passes when the relative error is below tol (and sizes match, and nothing
-// is NaN); otherwise lists the first few elements off by more than
-// tol * rms(expected). Prints the error either way so the measured
-// accuracy is visible with `ctest -V`.
+// Passes when the relative error is at most tol (so a tol of 0 asks for
+// exact values), sizes match and nothing is NaN; otherwise lists the first
+// few elements off by more than tol * rms(expected). Prints the error
+// either way so the measured accuracy is visible with `ctest -V`.
 template <typename T>
-::testing::AssertionResult matches(const char* what, const std::vector<T>& actual,
-                                 const std::vector<double>& expected, double tol) {
+::testing::AssertionResult matches(const std::string& what, const std::vector<T>& actual,
+                                   const std::vector<double>& expected, double tol) {
   if (actual.size() != expected.size())
     return ::testing::AssertionFailure() << what << ": size " << actual.size() << " != " << expected.size();
   const double err = relative_error(actual, expected);
-  std::printf("    rel_error(%s) = %.3g\n", what, err);
-  if (err < tol) return ::testing::AssertionSuccess();  // false for NaN too
+  std::printf("    rel_error(%s) = %.3g (tolerance %.3g)\n", what.c_str(), err, tol);
+  if (err <= tol) return ::testing::AssertionSuccess();  // false for NaN too
   double rms = 0;
   for (double e : expected) rms += e * e;
   rms = std::sqrt(rms / expected.size());
@@ -117,6 +118,31 @@ template <typename T>
     }
   }
   return ::testing::AssertionFailure() << os.str();
+}
+
+// Equal bit patterns everywhere (so NaN == NaN and -0 != 0); prints the
+// count of differences; on failure names the first few and, for floats,
+// the relative error (rounding, or wrong?).
+template <typename T>
+::testing::AssertionResult same_bits(const std::string& what, const std::vector<T>& actual,
+                                     const std::vector<T>& expected) {
+  if (actual.size() != expected.size())
+    return ::testing::AssertionFailure() << what << ": size " << actual.size() << " != " << expected.size();
+  size_t diff = 0;
+  std::string detail;
+  for (size_t i = 0; i < actual.size(); ++i)
+    if (std::memcmp(&actual[i], &expected[i], sizeof(T)) != 0 && diff++ < 5)
+      detail += "\n  [" + std::to_string(i) + "] got " + std::to_string(+actual[i]) + " want " +
+               std::to_string(+expected[i]);
+  std::printf("    bitwise mismatches(%s): %zu of %zu\n", what.c_str(), diff, actual.size());
+  if (diff == 0) return ::testing::AssertionSuccess();
+  if constexpr (std::is_same_v<T, float>) {
+    char err[48];
+    std::snprintf(err, sizeof err, "\n  relative error %.3g", relative_error(actual, to_double(expected)));
+    detail += err;
+  }
+  return ::testing::AssertionFailure() << what << ": " << diff << " of " << actual.size()
+                                       << " differ:" << detail;
 }
 
 // d f / d x by central differences in float64, one coordinate at a time.

@@ -3,7 +3,7 @@
 // (op, variant, shape):
 //   - each output within the variant's tolerance (relative error over the
 //     tensor; 0 means exact), with nothing left unwritten (outputs start
-//     as NaN);
+//     as NaN) and nothing written past any tensor's end (guard bytes);
 //   - bit for bit the same when run again from the same start;
 //   - for ops marked bitwise, bit for bit the CPU kernel's result;
 //   - under the emulation, bit for bit the same whatever order the blocks
@@ -27,9 +27,13 @@
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/table/op_table.hpp"
+#include "kernels/test_util.hpp"
 
 namespace nst::table {
 namespace {
+
+using test::matches;
+using test::same_bits;
 
 struct Case {
   const Op* op;
@@ -82,41 +86,6 @@ bool device_present() {
   return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
 }
 
-// ||actual - expected|| / ||expected|| (the norm of the difference when
-// expected is all zero), printed; passes at or below tol, never for NaN.
-::testing::AssertionResult within(const std::string& what, const std::vector<double>& actual,
-                                  const std::vector<double>& expected, double tol) {
-  if (actual.size() != expected.size())
-    return ::testing::AssertionFailure() << what << ": " << actual.size() << " values, want " << expected.size();
-  double num = 0, den = 0;
-  size_t first_bad = actual.size();
-  for (size_t i = 0; i < actual.size(); ++i) {
-    const double d = actual[i] - expected[i];
-    num += d * d;
-    den += expected[i] * expected[i];
-    if (first_bad == actual.size() && !(std::fabs(d) <= tol * std::fabs(expected[i]) + 1e-30)) first_bad = i;
-  }
-  const double err = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-  std::printf("    rel_error(%s) = %.3g (tolerance %.3g)\n", what.c_str(), err, tol);
-  if (err <= tol) return ::testing::AssertionSuccess();
-  auto failure = ::testing::AssertionFailure() << what << ": relative error " << err << " > " << tol;
-  if (first_bad < actual.size())
-    failure << "; first off at [" << first_bad << "]: " << actual[first_bad] << ", want " << expected[first_bad];
-  return failure;
-}
-
-// Equal bit patterns of the float32 (or byte) values, NaN included.
-::testing::AssertionResult same_bits(const std::string& what, const std::vector<double>& a,
-                                     const std::vector<double>& b) {
-  if (a.size() != b.size()) return ::testing::AssertionFailure() << what << ": sizes differ";
-  for (size_t i = 0; i < a.size(); ++i) {
-    const float x = static_cast<float>(a[i]), y = static_cast<float>(b[i]);
-    if (std::memcmp(&x, &y, sizeof x) != 0)
-      return ::testing::AssertionFailure() << what << ": [" << i << "] " << a[i] << " != " << b[i];
-  }
-  return ::testing::AssertionSuccess();
-}
-
 using Results = std::vector<std::vector<double>>;
 
 // The reference's outputs, computed once per op and shape.
@@ -148,6 +117,8 @@ class OpTable : public ::testing::TestWithParam<Case> {
     Instance instance(*c.op, variant, c.shape->d, /*seed=*/1, stream_);
     instance.run();
     instance.sync();
+    const std::string overwritten = instance.guard_overwritten();
+    EXPECT_EQ(overwritten, "") << variant.name << " wrote past the end of " << overwritten;
     Results out;
     for (size_t k : outputs(*c.op)) out.push_back(instance.values(k));
     return out;
@@ -164,7 +135,7 @@ TEST_P(OpTable, MatchesTheReference) {
   const Results& ref = reference_for(op, *c.shape);
   const std::vector<size_t> out = outputs(op);
   for (size_t i = 0; i < out.size(); ++i)
-    EXPECT_TRUE(within(op.tensors[out[i]].name, got[i], ref[out[i]], tol));
+    EXPECT_TRUE(matches(op.tensors[out[i]].name, got[i], ref[out[i]], tol));
 
   const Results again = run(*c.variant);
   for (size_t i = 0; i < out.size(); ++i)
@@ -225,26 +196,40 @@ TEST(OpTableContents, EveryOpHasWhatTheTestsAndBenchmarksNeed) {
     EXPECT_NO_THROW(find_op(name)) << name;
 }
 
-// The comparison bites: a ReLU that lets one negative value through, and
-// one that leaves an element unwritten, both fail it.
-TEST(OpTableContents, AWrongKernelFailsTheComparison) {
+// The checks bite: a ReLU that lets one negative value through, one that
+// leaves an element unwritten, and one that writes past its output's end
+// each fail.
+TEST(OpTableContents, AWrongKernelFailsTheChecks) {
   const Op& relu = find_op("relu_forward");
   const Shape& shape = relu.test_shapes.back();
   const Results ref = reference_outputs(relu, shape.d, 1);
-  for (const bool forget : {false, true}) {
+  enum Wrong { kLeaks, kForgets, kOverruns };
+  for (const Wrong wrongness : {kLeaks, kForgets, kOverruns}) {
     Variant wrong{"wrong", Place::Host};
-    wrong.run = [&relu, forget](const Call& c) {
+    wrong.run = [&relu, wrongness](const Call& c) {
       relu.variants.front().run(c);
       const float* x = c.f(1);
-      for (size_t i = 0; i < static_cast<size_t>(c.d[0]); ++i)
+      const size_t n = static_cast<size_t>(c.d[0]);
+      if (wrongness == kOverruns) {
+        c.f(0)[n] = 0.f;
+        return;
+      }
+      for (size_t i = 0; i < n; ++i)
         if (x[i] < 0) {
-          c.f(0)[i] = forget ? NAN : x[i];
+          c.f(0)[i] = wrongness == kForgets ? NAN : x[i];
           break;
         }
     };
     Instance instance(relu, wrong, shape.d, 1);
     instance.run();
-    EXPECT_FALSE(within("y", instance.values(0), ref[0], relu.tolerance)) << (forget ? "unwritten" : "leaked");
+    if (wrongness == kOverruns) {
+      EXPECT_TRUE(matches("y", instance.values(0), ref[0], relu.tolerance));
+      EXPECT_EQ(instance.guard_overwritten(), "y");
+    } else {
+      EXPECT_FALSE(matches("y", instance.values(0), ref[0], relu.tolerance))
+          << (wrongness == kForgets ? "unwritten" : "leaked");
+      EXPECT_EQ(instance.guard_overwritten(), "");
+    }
   }
 }
 
