@@ -46,6 +46,7 @@ void scale_kernel(const Dims& d, std::vector<float>& w) {
 std::vector<Shape> conv_test_shapes(bool dgrad) {
   std::vector<Shape> s = {
       {"7x5_3to8", {1, 7, 5, 3, 8, 1}},           {"one_channel", {1, 5, 7, 1, 1, 0}},
+      {"1to5", {1, 5, 7, 1, 5, 1}},               {"one_pixel_4to4", {1, 1, 1, 4, 4, 1}},
       {"one_pixel", {1, 1, 1, 5, 4, 0}},          {"batch_odd_channels", {2, 9, 11, 70, 33, 1}},
       {"3to64", {1, 13, 7, 3, 64, 1}},            {"64to70", {1, 13, 7, 64, 70, 0}},
       {"70to3", {1, 13, 7, 70, 3, 1}},            {"row", {2, 1, 9, 5, 6, 1}},

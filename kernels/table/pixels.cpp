@@ -17,8 +17,12 @@ namespace {
 size_t rgb_count(const Dims& d) { return static_cast<size_t>(d[0]) * 3; }
 size_t pixels_of(const Dims& d) { return static_cast<size_t>(d[0]); }
 
-// One pixel, odd counts (a scalar tail), more than both threads' share.
-std::vector<Shape> pixel_shapes() { return {{"one", {1}}, {"13x7", {13 * 7}}, {"odd", {4099}}, {"101x103", {101 * 103}}}; }
+// One pixel, below, at and past one four-pixel group, odd counts (a
+// scalar tail), more than both threads' share.
+std::vector<Shape> pixel_shapes() {
+  return {{"one", {1}},  {"three", {3}}, {"four", {4}},       {"five", {5}},
+          {"13x7", {13 * 7}}, {"odd", {4099}}, {"101x103", {101 * 103}}};
+}
 std::vector<Shape> image_pixels(int image) { return {{"image", {static_cast<long>(image) * image}}}; }
 
 Op preprocess_op() {
@@ -90,9 +94,11 @@ Op pixel_scale_op() {
   op.bytes = [](const Dims& d) { return 4.0 * ((accumulate(d) ? 3 : 2) * px_c(d) + pixels_of(d)); };
   op.tolerance = 1e-7;  // one rounding (a product, or one fma)
   op.bitwise = true;
-  // Channel counts off the vector width (1, 3, 70) and on it (64).
-  op.test_shapes = {{"13x7x3", {13 * 7, 3, 0}},    {"13x7x3_acc", {13 * 7, 3, 1}}, {"13x7x64", {13 * 7, 64, 0}},
-                    {"13x7x64_acc", {13 * 7, 64, 1}}, {"37x1_acc", {37, 1, 1}},      {"29x70_acc", {29, 70, 1}}};
+  // Channel counts off the vector width (1, 3, 70) and on it (4, 64, 128).
+  op.test_shapes = {{"13x7x3", {13 * 7, 3, 0}},    {"13x7x3_acc", {13 * 7, 3, 1}},   {"13x7x4", {13 * 7, 4, 0}},
+                    {"13x7x4_acc", {13 * 7, 4, 1}},   {"13x7x64", {13 * 7, 64, 0}},     {"13x7x64_acc", {13 * 7, 64, 1}},
+                    {"37x1", {37, 1, 0}},             {"37x1_acc", {37, 1, 1}},         {"29x70", {29, 70, 0}},
+                    {"29x70_acc", {29, 70, 1}},       {"13x7x128_acc", {13 * 7, 128, 1}}};
   op.bench_shapes = [](int image) {
     const VggLayer l = vgg16_conv_layers(image)[2];  // block2_conv1's output
     return std::vector<Shape>{{l.name, {static_cast<long>(l.H) * l.W, l.Cout, 1}}};

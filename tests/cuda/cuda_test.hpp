@@ -1,18 +1,16 @@
 // Shared by the custom-kernel tests (tests/cuda): a fixture that skips on a
 // build for real GPUs when no device is present, with a stream and a check
 // that nothing was launched; device buffers (plain, and offset between
-// sentinels); and a check that a result does not
-// depend on the emulation's thread order. Compiled against kernels/emu
-// (NST_EMU) the device is always there.
+// sentinels) and NaN-filled outputs. Compiled against kernels/emu (NST_EMU)
+// the device is always there. That results do not depend on the
+// emulation's thread order is the op table's check
+// (tests/ops/test_op_table.cpp).
 #pragma once
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <limits>
-#include <string>
-#include <type_traits>
 #include <vector>
 
 #include "emu/device_buffer.hpp"
@@ -105,28 +103,5 @@ using OffsetFloats = OffsetArray<float>;
 inline std::vector<float> unwritten(size_t n) {
   return std::vector<float>(n, std::numeric_limits<float>::quiet_NaN());
 }
-
-#if defined(NST_EMU)
-// Runs `run` in the emulation's forward order, then reversed and shuffled
-// (seed 7), and expects results equal (==) to the forward one: partial
-// sums with a fixed order, and no missing barrier.
-template <typename Run>
-void expect_same_in_every_order(Run run) {
-  decltype(run()) forward;
-  {
-    nst_emu::ScopedSchedule scoped(nst_emu::Schedule::forward);
-    forward = run();
-  }
-  struct Order {
-    nst_emu::Schedule schedule;
-    const char* name;
-  };
-  const Order orders[] = {{nst_emu::Schedule::reverse, "reverse"}, {nst_emu::Schedule::random, "random:7"}};
-  for (const Order& order : orders) {
-    nst_emu::ScopedSchedule scoped(order.schedule, 7);
-    EXPECT_TRUE(run() == forward) << order.name;
-  }
-}
-#endif
 
 }  // namespace nst::test

@@ -4,7 +4,8 @@
 // path), 64 (float4 path), batches of two; data quantised to a few levels
 // so that max-pool windows are full of ties (the first maximum in
 // row-major order takes the gradient); and misaligned pointers, which must
-// fall back to the scalar path.
+// fall back to the scalar path. Plain random data on aligned buffers is the
+// op table's (tests/ops/test_op_table.cpp).
 #include <gtest/gtest.h>
 
 #include <algorithm>

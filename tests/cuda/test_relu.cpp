@@ -2,6 +2,8 @@
 // data with special values mixed in, for sizes that are not multiples of 4,
 // pointers that sit off a 16-byte boundary (together: scalar head then
 // float4; apart: all scalar), in place, and past one sweep of the grid.
+// Plain random data on aligned buffers is the op table's
+// (tests/ops/test_op_table.cpp).
 #include <gtest/gtest.h>
 
 #include <iterator>
