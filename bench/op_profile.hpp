@@ -3,9 +3,15 @@
 // an iteration's time goes, by op (convolutions by shape and direction).
 // On the cpu backend each op is synchronous, so its wall time is its cost;
 // on a device the decorator waits for each op (synchronize), which adds a
-// sync per op and measures the ops one at a time, not overlapped.
+// sync per op and measures the ops one at a time, not overlapped. Beside
+// each op's wall time, the process's CPU time over it: "cores" = CPU time /
+// wall time, how many cores it kept busy. OpenMP and OpenBLAS threads that
+// spin while they wait count as busy; with OMP_WAIT_POLICY=PASSIVE they
+// sleep instead, and the column shows the work.
 #pragma once
 #include <algorithm>
+#include <time.h>
+
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -23,18 +29,25 @@ class ProfilingBackend final : public ForwardingBackend {
 
   // Forget what was timed so far (the set-up and warm-up steps).
   void restart() { totals_.clear(); }
-  // One line per op: ms per iteration and share of the timed total, the
-  // largest first; `iterations` is how many the totals cover.
+  // One line per op: ms per iteration, share of the timed total and the
+  // cores it kept busy, the largest first; then the ops other than the
+  // convolutions together. `iterations` is how many the totals cover.
   void print(long long iterations) const {
-    std::vector<std::pair<std::string, double>> rows(totals_.begin(), totals_.end());
-    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-    double all = 0;
-    for (const auto& r : rows) all += r.second;
-    std::printf("profile over %lld iterations: %.1f ms per iteration in backend ops\n", iterations,
-                1e3 * all / iterations);
-    for (const auto& [op, s] : rows) {
-      std::printf("  %-44s %8.2f ms %5.1f %%\n", op.c_str(), 1e3 * s / iterations, 100 * s / all);
+    std::vector<std::pair<std::string, Time>> rows(totals_.begin(), totals_.end());
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.wall > b.second.wall; });
+    Time all, other;
+    for (const auto& [op, t] : rows) {
+      all += t;
+      if (op.compare(0, 5, "conv ") != 0) other += t;
     }
+    std::printf("profile over %lld iterations: %.1f ms per iteration in backend ops, %.2f cores busy\n", iterations,
+                1e3 * all.wall / iterations, all.cores());
+    for (const auto& [op, t] : rows) {
+      std::printf("  %-44s %8.2f ms %5.1f %%  %4.2f cores\n", op.c_str(), 1e3 * t.wall / iterations,
+                  100 * t.wall / all.wall, t.cores());
+    }
+    std::printf("  %-44s %8.2f ms %5.1f %%  %4.2f cores\n", "(all but the convolutions)",
+                1e3 * other.wall / iterations, 100 * other.wall / all.wall, other.cores());
   }
 
   void conv2d_fprop(float* y, const float* x, const Shape& xs, const float* w, const float* b, int cout,
@@ -89,15 +102,32 @@ class ProfilingBackend final : public ForwardingBackend {
     return std::string(what) + " " + std::to_string(x.w) + "x" + std::to_string(x.h) + " " + std::to_string(x.c) +
            "->" + std::to_string(cout);
   }
+  struct Time {
+    double wall = 0, cpu = 0;  // seconds
+    Time& operator+=(const Time& t) {
+      wall += t.wall;
+      cpu += t.cpu;
+      return *this;
+    }
+    double cores() const { return wall > 0 ? cpu / wall : 0; }
+  };
+  static double process_cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  }
   template <typename F>
   void timed(const std::string& op, F&& run) {
+    const double cpu0 = process_cpu_seconds();
     const auto t0 = std::chrono::steady_clock::now();
     run();
     synchronize();
-    totals_[op] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    Time& t = totals_[op];
+    t.wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    t.cpu += process_cpu_seconds() - cpu0;
   }
 
-  std::map<std::string, double> totals_;
+  std::map<std::string, Time> totals_;
 };
 
 }  // namespace nst::bench

@@ -61,8 +61,10 @@ class CpuBackend final : public Backend {
       grow(winograd_ws_, cpu::winograd_workspace_floats(x.c, cout, cpu::num_threads()));
     }
   }
+  // The style loss's D and the Gram's parts share one workspace.
   void reserve_style_loss(const Shape& f) override {
-    grow(style_ws_, cpu::style_loss_workspace_floats(f.n, f.h * f.w, f.c));
+    grow(style_ws_, std::max(cpu::style_loss_workspace_floats(f.n, f.h * f.w, f.c),
+                             cpu::gram_workspace_floats(f.c, cpu::num_threads())));
   }
   void upload(float* dst, const float* src, size_t n) override { std::copy(src, src + n, dst); }
   void download(float* dst, const float* src, size_t n) override { std::copy(src, src + n, dst); }
@@ -124,7 +126,9 @@ class CpuBackend final : public Backend {
     }
   }
 
-  void gram(float* G, const float* F, const Shape& fs) override { cpu::gram(G, F, fs.n, fs.h * fs.w, fs.c); }
+  void gram(float* G, const float* F, const Shape& fs) override {
+    cpu::gram(G, F, fs.n, fs.h * fs.w, fs.c, style_ws_.data(), style_ws_.size());
+  }
   void content_loss(float* loss, float* dF, const float* F, const float* P, size_t n, float weight) override {
     cpu::content_loss(loss, dF, F, P, n, weight);
   }

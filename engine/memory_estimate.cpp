@@ -57,7 +57,8 @@ class CpuSizingBackend final : public SizingBackend {
     if (needs_winograd_workspace(algo_, x, cout)) grow(winograd_ws_, cpu::winograd_workspace_floats(x.c, cout, threads_));
   }
   void reserve_style_loss(const Shape& f) override {
-    grow(style_ws_, cpu::style_loss_workspace_floats(f.n, f.h * f.w, f.c));
+    grow(style_ws_, std::max(cpu::style_loss_workspace_floats(f.n, f.h * f.w, f.c),
+                             cpu::gram_workspace_floats(f.c, threads_)));
   }
   const float* prepare_conv2d_dgrad(const float*, int cin, int cout) override {
     // As the cpu backend does: the GEMM path's kernel, then Winograd's two.

@@ -59,6 +59,7 @@ class Lbfgs final : public Optimizer {
     prev_g_ = plan.allocate_zeroed(n_);
     if (safeguarded()) prev_x_ = plan.allocate_zeroed(n_);
     for (int i = 0; i <= o.history; ++i) slots_.push_back({plan.allocate_zeroed(n_), plan.allocate_zeroed(n_), 0.0});
+    used_.reserve(static_cast<size_t>(o.history));  // no allocation in the loop as the history fills
     // alpha_i per slot, then beta, y.s, y.y, g.d, |g|_1.
     scalars_ = plan.allocate_zeroed(slots_.size() + 5);
   }

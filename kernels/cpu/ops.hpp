@@ -93,7 +93,16 @@ void avgpool2x2_backward_reference(double* dx, const double* dy, int N, int H, i
 
 // ---- Gram matrix ------------------------------------------------------------
 // For each image n: G[n] (C,C) = F[n]^T F[n] / (C*HW), F[n] viewed as (HW,C).
-void gram(float* G, const float* F, int N, int HW, int C);
+// With a workspace, the HW rows are split into parts, one thread each
+// (gram_parts: a function of HW and the thread count, so the bits are
+// the same at the same thread count), and the parts' Grams summed: a long,
+// narrow SYRK (block1: 65536 x 64) keeps both threads busy that way where
+// OpenBLAS's own split of the small C x C output does not. Without one
+// (or with less than a second part's C*C floats), one SYRK.
+void gram(float* G, const float* F, int N, int HW, int C, float* workspace = nullptr, size_t workspace_floats = 0);
+// Enough for every HW at this thread count: (threads - 1) * C * C.
+size_t gram_workspace_floats(int C, int threads);
+int gram_parts(int HW, int threads);
 void gram_reference(double* G, const double* F, int N, int HW, int C);
 
 // ---- Losses (value and gradient) -------------------------------------------

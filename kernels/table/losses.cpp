@@ -68,9 +68,26 @@ Op gram_op() {
   op.test_shapes = gram_test_shapes();
   op.bench_shapes = style_bench_shapes;
 
+  // The backend's form: the rows split over the threads, with a workspace.
   Variant cpu_v{"cpu", Place::Host};
-  cpu_v.run = [](const Call& c) { cpu::gram(c.f(0), c.f(1), c.n(kN), c.n(kHW), c.n(kC)); };
-  cpu_v.describe = [](const Call&) { return std::string("SSYRK per image, mirrored"); };
+  cpu_v.prepare = [](const Call& c) {
+    auto s = std::make_shared<HostScratch>();
+    s->a.resize(cpu::gram_workspace_floats(c.n(kC), cpu::num_threads()));
+    return std::shared_ptr<void>(s);
+  };
+  cpu_v.run = [](const Call& c) {
+    auto& ws = state_of<HostScratch>(c).a;
+    cpu::gram(c.f(0), c.f(1), c.n(kN), c.n(kHW), c.n(kC), ws.data(), ws.size());
+  };
+  cpu_v.describe = [](const Call& c) {
+    const int parts = cpu::gram_parts(c.n(kHW), cpu::num_threads());
+    return parts > 1 ? "SSYRK per part of " + std::to_string(parts) + " (a thread each), summed, mirrored"
+                     : std::string("SSYRK per image, mirrored");
+  };
+  // Without a workspace: one SSYRK over all rows, OpenBLAS's threads.
+  Variant one_syrk{"cpu.syrk", Place::Host};
+  one_syrk.run = [](const Call& c) { cpu::gram(c.f(0), c.f(1), c.n(kN), c.n(kHW), c.n(kC)); };
+  one_syrk.describe = [](const Call&) { return std::string("one SSYRK per image, mirrored"); };
 
   Variant split{"cuda", Place::Device};
   split.prepare = [](const Call& c) {
@@ -88,7 +105,7 @@ Op gram_op() {
   nosplit.run = [](const Call& c) { cuda::gram(c.f(0), c.f(1), c.n(kN), c.n(kHW), c.n(kC), stream_of(c)); };
   nosplit.describe = [](const Call&) { return std::string("tiled, no split"); };
 
-  op.variants = {cpu_v, split, nosplit};
+  op.variants = {cpu_v, one_syrk, split, nosplit};
 #if defined(NST_TABLE_CUBLAS)
   for (const bool tf32 : {false, true}) {
     for (const auto method : {cuda::GramMethod::Syrk, cuda::GramMethod::Gemm}) {
