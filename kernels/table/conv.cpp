@@ -70,9 +70,7 @@ std::vector<Shape> conv_bench_shapes(int image) {
 Variant cpu_gemm_fprop() {
   Variant v{"cpu", Place::Host};
   v.prepare = [](const Call& c) {
-    auto s = std::make_shared<HostScratch>();
-    s->a.resize(cpu::conv2d_workspace_floats(c.n(kN), c.n(kH), c.n(kW), c.n(kCin), c.n(kCout)));
-    return std::shared_ptr<void>(s);
+    return host_workspace(cpu::conv2d_workspace_floats(c.n(kN), c.n(kH), c.n(kW), c.n(kCin), c.n(kCout)));
   };
   v.run = [](const Call& c) {
     cpu::conv2d_fprop(c.f(0), c.f(1), c.f(2), c.f(3), c.n(kN), c.n(kH), c.n(kW), c.n(kCin), c.n(kCout), relu(c.d),

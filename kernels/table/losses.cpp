@@ -70,11 +70,7 @@ Op gram_op() {
 
   // The backend's form: the rows split over the threads, with a workspace.
   Variant cpu_v{"cpu", Place::Host};
-  cpu_v.prepare = [](const Call& c) {
-    auto s = std::make_shared<HostScratch>();
-    s->a.resize(cpu::gram_workspace_floats(c.n(kC), cpu::num_threads()));
-    return std::shared_ptr<void>(s);
-  };
+  cpu_v.prepare = [](const Call& c) { return host_workspace(cpu::gram_workspace_floats(c.n(kC), cpu::num_threads())); };
   cpu_v.run = [](const Call& c) {
     auto& ws = state_of<HostScratch>(c).a;
     cpu::gram(c.f(0), c.f(1), c.n(kN), c.n(kHW), c.n(kC), ws.data(), ws.size());
@@ -183,11 +179,7 @@ Op style_op() {
   op.bench_shapes = style_bench_shapes;
 
   Variant cpu_v{"cpu", Place::Host};
-  cpu_v.prepare = [](const Call& c) {
-    auto s = std::make_shared<HostScratch>();
-    s->a.resize(cpu::style_loss_workspace_floats(NST_STYLE_ARGS));
-    return std::shared_ptr<void>(s);
-  };
+  cpu_v.prepare = [](const Call& c) { return host_workspace(cpu::style_loss_workspace_floats(NST_STYLE_ARGS)); };
   cpu_v.run = [](const Call& c) {
     cpu::style_loss(c.f(0), c.f(1), c.f(2), c.f(3), c.f(4), NST_STYLE_ARGS, kStyleWeight,
                     state_of<HostScratch>(c).a.data());

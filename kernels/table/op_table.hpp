@@ -167,6 +167,12 @@ std::vector<VggLayer> vgg16_conv_layers(int image);
 struct HostScratch {
   std::vector<float> a, b;
 };
+// A prepared state that is one workspace of `floats` (in HostScratch::a).
+inline std::shared_ptr<void> host_workspace(size_t floats) {
+  auto s = std::make_shared<HostScratch>();
+  s->a.resize(floats);
+  return s;
+}
 template <typename T>
 T& state_of(const Call& c) {
   return *static_cast<T*>(c.state);
