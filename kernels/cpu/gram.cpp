@@ -12,8 +12,10 @@ namespace nst::cpu {
 namespace {
 
 // A part of fewer rows gains less from its own thread than the sum of the
-// parts' C x C Grams costs. A guess, from the split measured 1.1x faster at
-// 256 rows a part (block5_conv1 at 256 px) on a Zen 4 VM.
+// parts' C x C Grams costs. A guess: the smallest part measured is
+// block5_conv1's at 256 px (256 rows in two parts of 128, C = 512), 1.25x
+// faster split than one SSYRK on a 2-core Zen 4 VM; fewer rows were not
+// tried. More parts than threads were slower there (bench/RESULTS.md).
 constexpr int kMinRowsPerPart = 128;
 
 // The upper triangle of g (C,C) = scale * f^T f, f (rows,C): one SYRK.
