@@ -167,15 +167,12 @@ void BM_variant(benchmark::State& state, const table::Op& op, const table::Varia
 
 void register_device_variants() {
   constexpr int kImage = 512;
-  for (const table::Op& op : table::op_table())
-    for (const table::Variant& v : op.variants) {
-      if (v.place != table::Place::Device) continue;
-      for (const table::Shape& shape : op.bench_shapes(kImage)) {
-        if (v.applies && !v.applies(shape.d)) continue;
-        add(op.name + "/" + v.name + "/" + shape.name,
-            [&op, &v, shape](benchmark::State& s) { BM_variant(s, op, v, shape); });
-      }
-    }
+  for (const table::BenchCase& c : table::bench_cases(table::Place::Device, kImage)) {
+    const table::Op& op = *c.op;
+    const table::Variant& v = *c.variant;
+    const table::Shape shape = c.shape;
+    add(c.name, [&op, &v, shape](benchmark::State& s) { BM_variant(s, op, v, shape); });
+  }
 }
 
 // Device, library versions and timing method, in the JSON's "context".

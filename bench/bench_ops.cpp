@@ -46,16 +46,13 @@ void run_variant(benchmark::State& state, const Op& op, const Variant& v, const 
 }
 
 void register_host_variants(int image) {
-  for (const Op& op : op_table())
-    for (const Variant& v : op.variants) {
-      if (v.place != Place::Host) continue;
-      for (const Shape& shape : op.bench_shapes(image)) {
-        if (v.applies && !v.applies(shape.d)) continue;
-        const std::string name = op.name + "/" + v.name + "/" + shape.name;
-        benchmark::RegisterBenchmark(name.c_str(), [&op, &v, shape](benchmark::State& s) { run_variant(s, op, v, shape); })
-            ->Unit(op.flops && op.flops(shape.d) > 1e7 ? benchmark::kMillisecond : benchmark::kMicrosecond);
-      }
-    }
+  for (const BenchCase& c : bench_cases(Place::Host, image)) {
+    const Op& op = *c.op;
+    const Variant& v = *c.variant;
+    const Shape shape = c.shape;
+    benchmark::RegisterBenchmark(c.name.c_str(), [&op, &v, shape](benchmark::State& s) { run_variant(s, op, v, shape); })
+        ->Unit(op.flops && op.flops(shape.d) > 1e7 ? benchmark::kMillisecond : benchmark::kMicrosecond);
+  }
 }
 
 // Takes --image N out of argv (before Google Benchmark sees it).

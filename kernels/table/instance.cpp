@@ -184,9 +184,29 @@ std::vector<double> Instance::values(size_t tensor) const {
 }
 
 std::string Instance::guard_overwritten() const {
-  for (size_t k = 0; k < buffers_.size(); ++k)
-    if (!guard_intact(bytes(k).data() + buffers_[k]->bytes)) return op_.tensors[k].name;
+  std::vector<unsigned char> guard(kGuardBytes);
+  for (size_t k = 0; k < buffers_.size(); ++k) {
+    const Buffer& b = *buffers_[k];
+    const unsigned char* g = b.host.data() + b.bytes;
+    if (b.device != nullptr) {  // only the guard comes back
+      NST_CUDA_CHECK(cudaMemcpy(guard.data(), static_cast<const unsigned char*>(b.device) + b.bytes, kGuardBytes,
+                                cudaMemcpyDeviceToHost));
+      g = guard.data();
+    }
+    if (!guard_intact(g)) return op_.tensors[k].name;
+  }
   return {};
+}
+
+std::vector<BenchCase> bench_cases(Place place, int image) {
+  std::vector<BenchCase> cases;
+  for (const Op& op : op_table())
+    for (const Variant& v : op.variants) {
+      if (v.place != place) continue;
+      for (const Shape& shape : op.bench_shapes(image))
+        if (!v.applies || v.applies(shape.d)) cases.push_back({&op, &v, shape, op.name + "/" + v.name + "/" + shape.name});
+    }
+  return cases;
 }
 
 std::vector<double> Instance::start(size_t tensor) const { return as_double(buffers_[tensor]->start); }

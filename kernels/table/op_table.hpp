@@ -149,6 +149,17 @@ class Instance {
   std::shared_ptr<void> state_;
 };
 
+// Every variant of `place` at each of its op's bench shapes for an image of
+// side `image`, named op/variant/shape: what nst_bench_ops (host) and
+// nst_bench_cuda (device) register.
+struct BenchCase {
+  const Op* op;
+  const Variant* variant;
+  Shape shape;
+  std::string name;
+};
+std::vector<BenchCase> bench_cases(Place place, int image);
+
 // The reference's outputs on the start values of an instance of this op.
 std::vector<std::vector<double>> reference_outputs(const Op& op, const Dims& d, uint32_t seed);
 // Indices of the op's Out and InOut tensors.
